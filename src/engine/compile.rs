@@ -1,0 +1,380 @@
+//! Compiling parsed rules: literals are normalized into atoms (one token pattern each) and every
+//! atom of every rule goes into one dictionary, the matcher that presearch runs over the text.
+
+use rustc_hash::FxHashMap;
+
+use crate::article::Field;
+use crate::rules::{Diagnostic, Expr, ExprKind, Literal, LiteralKind, QuerySpan, Rule, RuleSet};
+use crate::text::{tokenize, NormalizeOptions};
+
+/// Shortest wildcard prefix, in characters of the normalized word (`neg*` is fine, `ne*` is not).
+pub const MIN_PREFIX_CHARS: usize = 3;
+/// Most words in one phrase.
+pub const MAX_PHRASE_WORDS: usize = 32;
+/// Most literals (terms, phrases, wildcards) in one rule.
+pub const MAX_LITERALS_PER_RULE: usize = 1024;
+
+/// Index of an atom.
+pub(crate) type AtomId = u32;
+/// Index of a literal.
+pub(crate) type LitId = u32;
+
+/// A set of fields, as bits (`1 << Field::index()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FieldMask(pub u8);
+
+impl FieldMask {
+    pub const ALL: FieldMask = FieldMask(0b11);
+
+    pub fn only(field: Field) -> FieldMask {
+        FieldMask(1 << field.index())
+    }
+
+    pub fn contains(self, field: Field) -> bool {
+        self.0 & (1 << field.index()) != 0
+    }
+}
+
+/// A single-word pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AtomKey {
+    /// The word's folded key equals this.
+    Folded(Box<str>),
+    /// The word's exact (case-sensitive) key equals this.
+    Exact(Box<str>),
+    /// The word's folded key starts with this.
+    Prefix(Box<str>),
+}
+
+/// A compiled query node.
+#[derive(Clone, Debug)]
+pub(crate) enum Node {
+    Lit {
+        lit: LitId,
+        fields: FieldMask,
+    },
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
+    Not(Box<Node>),
+    Near {
+        left: Box<[(LitId, FieldMask)]>,
+        right: Box<[(LitId, FieldMask)]>,
+        distance: u32,
+        ordered: bool,
+    },
+}
+
+impl Node {
+    /// The value of the node in a text that contains none of its literals.
+    pub fn matches_empty(&self) -> bool {
+        match self {
+            Node::Lit { .. } | Node::Near { .. } => false,
+            Node::And(ops) => ops.iter().all(Node::matches_empty),
+            Node::Or(ops) => ops.iter().any(Node::matches_empty),
+            Node::Not(op) => !op.matches_empty(),
+        }
+    }
+
+    /// Every literal the node refers to, including those under NOT.
+    pub fn literals(&self, out: &mut Vec<LitId>) {
+        match self {
+            Node::Lit { lit, .. } => out.push(*lit),
+            Node::And(ops) | Node::Or(ops) => ops.iter().for_each(|o| o.literals(out)),
+            Node::Not(op) => op.literals(out),
+            Node::Near { left, right, .. } => {
+                out.extend(left.iter().chain(right.iter()).map(|(l, _)| *l))
+            }
+        }
+    }
+}
+
+/// A sequence of atoms that must match consecutive words.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledLiteral {
+    pub atoms: Box<[AtomId]>,
+}
+
+/// The dictionary of all atoms plus the literal table: built once per rule set.
+#[derive(Debug, Default)]
+pub(crate) struct Dictionary {
+    pub folded: FxHashMap<Box<str>, AtomId>,
+    pub exact: FxHashMap<Box<str>, AtomId>,
+    pub prefix: FxHashMap<Box<str>, AtomId>,
+    /// Shortest and longest prefix, in bytes, to bound the lookups per word.
+    pub prefix_bytes: (usize, usize),
+    /// For each atom, the literals that start with it.
+    pub starts: Vec<Vec<LitId>>,
+    pub literals: Vec<CompiledLiteral>,
+    literal_ids: FxHashMap<Box<[AtomId]>, LitId>,
+    atom_count: u32,
+}
+
+impl Dictionary {
+    fn atom(&mut self, key: AtomKey) -> AtomId {
+        let next = self.atom_count;
+        let (map, text) = match key {
+            AtomKey::Folded(t) => (&mut self.folded, t),
+            AtomKey::Exact(t) => (&mut self.exact, t),
+            AtomKey::Prefix(t) => {
+                let len = t.len();
+                self.prefix_bytes = if self.prefix.is_empty() {
+                    (len, len)
+                } else {
+                    (self.prefix_bytes.0.min(len), self.prefix_bytes.1.max(len))
+                };
+                (&mut self.prefix, t)
+            }
+        };
+        let id = *map.entry(text).or_insert(next);
+        if id == next {
+            self.atom_count += 1;
+            self.starts.push(Vec::new());
+        }
+        id
+    }
+
+    fn literal(&mut self, atoms: Vec<AtomId>) -> LitId {
+        let atoms = atoms.into_boxed_slice();
+        if let Some(&id) = self.literal_ids.get(&atoms) {
+            return id;
+        }
+        let id = self.literals.len() as LitId;
+        self.starts[atoms[0] as usize].push(id);
+        self.literal_ids.insert(atoms.clone(), id);
+        self.literals.push(CompiledLiteral { atoms });
+        id
+    }
+
+    /// Drops build-time indexes.
+    pub fn finish(&mut self) {
+        self.literal_ids = FxHashMap::default();
+    }
+}
+
+/// Compiles rule queries into [`Node`]s over a shared [`Dictionary`].
+pub(crate) struct Compiler<'a> {
+    pub set: &'a RuleSet,
+    pub options: NormalizeOptions,
+    pub dictionary: Dictionary,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct RuleContext<'r> {
+    rule: &'r Rule,
+    literal_count: usize,
+}
+
+impl<'a> Compiler<'a> {
+    pub fn new(set: &'a RuleSet) -> Compiler<'a> {
+        Compiler {
+            set,
+            options: NormalizeOptions {
+                accent_sensitive: set.accent_sensitive,
+            },
+            dictionary: Dictionary::default(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn error(
+        &mut self,
+        rule: &Rule,
+        code: &'static str,
+        message: String,
+        span: &QuerySpan,
+        help: &str,
+    ) {
+        let location = self.set.query_location(rule, span);
+        self.diagnostics.push(
+            Diagnostic::error(code, message)
+                .at(location)
+                .rule(&rule.id)
+                .help(help),
+        );
+    }
+
+    /// Compiles one rule's query; `None` (with diagnostics recorded) if it has errors.
+    pub fn compile_rule(&mut self, rule: &Rule) -> Option<Node> {
+        let mut cx = RuleContext {
+            rule,
+            literal_count: 0,
+        };
+        let before = self.diagnostics.len();
+        let node = self.node(&mut cx, &rule.expr, FieldMask::ALL);
+        if cx.literal_count > MAX_LITERALS_PER_RULE {
+            self.error(
+                rule,
+                "query-too-large",
+                format!(
+                    "{} terms and phrases in one rule, more than the limit of {MAX_LITERALS_PER_RULE}",
+                    cx.literal_count
+                ),
+                &rule.expr.span,
+                "split it into several rules of the same topic",
+            );
+        }
+        if self.diagnostics.len() > before {
+            None
+        } else {
+            node
+        }
+    }
+
+    fn node(&mut self, cx: &mut RuleContext<'_>, expr: &Expr, fields: FieldMask) -> Option<Node> {
+        let many = |this: &mut Self, cx: &mut RuleContext<'_>, ops: &[Expr]| {
+            let nodes: Vec<Option<Node>> = ops.iter().map(|o| this.node(cx, o, fields)).collect();
+            nodes.into_iter().collect::<Option<Vec<_>>>()
+        };
+        match &expr.kind {
+            ExprKind::Or(ops) => Some(Node::Or(many(self, cx, ops)?.into())),
+            ExprKind::And(ops) => Some(Node::And(many(self, cx, ops)?.into())),
+            ExprKind::Not(op) => Some(Node::Not(Box::new(self.node(cx, op, fields)?))),
+            ExprKind::Scope { field, expr: inner } => {
+                let scope = FieldMask::only(*field);
+                if fields != FieldMask::ALL && fields != scope {
+                    self.error(
+                        cx.rule,
+                        "field-scope",
+                        format!(
+                            "`{}:` inside a different field scope can never match",
+                            field.name()
+                        ),
+                        &expr.span,
+                        "remove one of the two field scopes",
+                    );
+                    return None;
+                }
+                self.node(cx, inner, scope)
+            }
+            ExprKind::Literal(literal) => {
+                let lit = self.literal(cx, literal, &expr.span)?;
+                Some(Node::Lit { lit, fields })
+            }
+            ExprKind::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let left = self.proximity_operand(cx, left, fields)?;
+                let right = self.proximity_operand(cx, right, fields)?;
+                Some(Node::Near {
+                    left: left.into(),
+                    right: right.into(),
+                    distance: *distance,
+                    ordered: *ordered,
+                })
+            }
+        }
+    }
+
+    /// Flattens a NEAR operand (literal, scoped operand, or OR of operands) into literals.
+    fn proximity_operand(
+        &mut self,
+        cx: &mut RuleContext<'_>,
+        expr: &Expr,
+        fields: FieldMask,
+    ) -> Option<Vec<(LitId, FieldMask)>> {
+        match self.node(cx, expr, fields)? {
+            Node::Lit { lit, fields } => Some(vec![(lit, fields)]),
+            Node::Or(ops) => {
+                let mut out = Vec::new();
+                for op in ops.iter() {
+                    match op {
+                        Node::Lit { lit, fields } => out.push((*lit, *fields)),
+                        Node::Or(_) => {
+                            // Nested OR-groups were already checked by the parser; flatten them.
+                            let mut lits = Vec::new();
+                            op.literals(&mut lits);
+                            out.extend(lits.into_iter().map(|l| (l, fields)));
+                        }
+                        _ => return None,
+                    }
+                }
+                Some(out)
+            }
+            // The parser only lets literals and OR-groups through.
+            _ => None,
+        }
+    }
+
+    /// Normalizes a literal into atoms and registers it.
+    fn literal(
+        &mut self,
+        cx: &mut RuleContext<'_>,
+        literal: &Literal,
+        span: &QuerySpan,
+    ) -> Option<LitId> {
+        cx.literal_count += 1;
+        let rule = cx.rule;
+        let text = literal.text.as_str();
+        let at = |range: std::ops::Range<usize>| {
+            literal.text_offset + range.start..literal.text_offset + range.end
+        };
+        let tokens = tokenize(text, self.options);
+        if tokens.is_empty() {
+            self.error(
+                rule,
+                "empty-literal",
+                format!("`{text}` has no letters or digits, so it can never match"),
+                span,
+                "remove it, or write a word",
+            );
+            return None;
+        }
+        if tokens.len() > MAX_PHRASE_WORDS {
+            self.error(
+                rule,
+                "phrase-too-long",
+                format!(
+                    "phrase of {} words, more than the limit of {MAX_PHRASE_WORDS}",
+                    tokens.len()
+                ),
+                span,
+                "shorten the phrase to its distinctive words",
+            );
+            return None;
+        }
+        // Every `*` must end a word.
+        let ends: Vec<usize> = (0..tokens.len()).map(|i| tokens.span(i).end).collect();
+        for (i, _) in text.match_indices('*') {
+            let followed_by_word = text[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '*');
+            if !ends.contains(&i) || followed_by_word {
+                self.error(
+                    rule,
+                    "wildcard",
+                    "a wildcard can only end a word".to_owned(),
+                    &at(i..i + 1),
+                    "write the prefix followed by *, as in negotiat*; leading and inner wildcards are not supported",
+                );
+                return None;
+            }
+        }
+        let mut atoms = Vec::with_capacity(tokens.len());
+        for i in 0..tokens.len() {
+            let key = match literal.kind {
+                LiteralKind::Exact => AtomKey::Exact(tokens.exact(i).into()),
+                _ if text[tokens.span(i).end..].starts_with('*') => {
+                    let prefix = tokens.folded(i);
+                    if prefix.chars().count() < MIN_PREFIX_CHARS {
+                        self.error(
+                            rule,
+                            "wildcard-prefix",
+                            format!("wildcard prefix `{prefix}*` is shorter than {MIN_PREFIX_CHARS} characters"),
+                            &at(tokens.span(i).start..tokens.span(i).end + 1),
+                            "lengthen the prefix, or list the words it should match with OR",
+                        );
+                        return None;
+                    }
+                    AtomKey::Prefix(prefix.into())
+                }
+                _ => AtomKey::Folded(tokens.folded(i).into()),
+            };
+            atoms.push(self.dictionary.atom(key));
+        }
+        Some(self.dictionary.literal(atoms))
+    }
+}

@@ -1,0 +1,281 @@
+//! Matching one article: presearch over the dictionary, then evaluation of the candidate rules.
+
+use std::collections::BTreeMap;
+
+use crate::article::{Article, Field};
+use crate::text::{tokenize, NormalizeOptions, Tokens};
+
+use super::compile::{AtomId, Dictionary, FieldMask, LitId, Node, MAX_PHRASE_WORDS};
+
+/// An occurrence of a literal: words `[start, end)` of a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Occ {
+    pub field: Field,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One field's words and, for each word, the atoms it matches (CSR layout).
+pub(crate) struct FieldMatches {
+    pub tokens: Tokens,
+    atoms: Vec<AtomId>,
+    offsets: Vec<u32>,
+}
+
+impl FieldMatches {
+    fn atoms_at(&self, i: usize) -> &[AtomId] {
+        &self.atoms[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+}
+
+/// Everything known about one article after presearch.
+pub(crate) struct MatchState {
+    pub fields: [FieldMatches; 2],
+    /// Literal occurrences sorted by (literal, field, start).
+    occurrences: Vec<(LitId, Occ)>,
+}
+
+impl MatchState {
+    /// Tokenizes the article and finds every literal occurrence.
+    pub fn new(article: &Article<'_>, dictionary: &Dictionary, options: NormalizeOptions) -> Self {
+        let fields = Field::ALL.map(|f| scan(article.field(f), dictionary, options));
+        let mut occurrences = Vec::new();
+        for field in Field::ALL {
+            let fm = &fields[field.index()];
+            for i in 0..fm.tokens.len() {
+                for &atom in fm.atoms_at(i) {
+                    for &lit in &dictionary.starts[atom as usize] {
+                        let atoms = &dictionary.literals[lit as usize].atoms;
+                        let fits = i + atoms.len() <= fm.tokens.len()
+                            && atoms[1..]
+                                .iter()
+                                .enumerate()
+                                .all(|(k, a)| fm.atoms_at(i + 1 + k).contains(a));
+                        if fits {
+                            let occ = Occ {
+                                field,
+                                start: i as u32,
+                                end: (i + atoms.len()) as u32,
+                            };
+                            occurrences.push((lit, occ));
+                        }
+                    }
+                }
+            }
+        }
+        occurrences.sort_unstable();
+        MatchState {
+            fields,
+            occurrences,
+        }
+    }
+
+    /// The literals that occur, each once, ascending.
+    pub fn literals(&self) -> impl Iterator<Item = LitId> + '_ {
+        let mut last = None;
+        self.occurrences.iter().filter_map(move |&(lit, _)| {
+            if last == Some(lit) {
+                None
+            } else {
+                last = Some(lit);
+                Some(lit)
+            }
+        })
+    }
+
+    fn occurrences_of(&self, lit: LitId) -> &[(LitId, Occ)] {
+        let start = self.occurrences.partition_point(|(l, _)| *l < lit);
+        let end = self.occurrences.partition_point(|(l, _)| *l <= lit);
+        &self.occurrences[start..end]
+    }
+
+    /// Evaluates `node`; when true, the occurrences that made it true are appended to `spans`.
+    pub fn eval(&self, node: &Node, spans: &mut Vec<Occ>) -> bool {
+        match node {
+            Node::Lit { lit, fields } => {
+                let before = spans.len();
+                spans.extend(
+                    self.occurrences_of(*lit)
+                        .iter()
+                        .filter(|(_, o)| fields.contains(o.field))
+                        .map(|(_, o)| *o),
+                );
+                spans.len() > before
+            }
+            Node::And(ops) => {
+                let mark = spans.len();
+                for op in ops.iter() {
+                    if !self.eval(op, spans) {
+                        spans.truncate(mark);
+                        return false;
+                    }
+                }
+                true
+            }
+            Node::Or(ops) => {
+                let mut any = false;
+                for op in ops.iter() {
+                    any |= self.eval(op, spans);
+                }
+                any
+            }
+            Node::Not(op) => {
+                let mark = spans.len();
+                let inner = self.eval(op, spans);
+                spans.truncate(mark);
+                !inner
+            }
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => self.near(left, right, *distance, *ordered, spans),
+        }
+    }
+
+    fn gather(&self, operand: &[(LitId, FieldMask)]) -> Vec<Occ> {
+        let mut out: Vec<Occ> = operand
+            .iter()
+            .flat_map(|&(lit, fields)| {
+                self.occurrences_of(lit)
+                    .iter()
+                    .filter(move |(_, o)| fields.contains(o.field))
+                    .map(|(_, o)| *o)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// `NEAR/n`: some left and right occurrence in one field, not overlapping, with at most `n`
+    /// words between them (left first when `ordered`). Appends every occurrence that takes part
+    /// in such a pair.
+    fn near(
+        &self,
+        left: &[(LitId, FieldMask)],
+        right: &[(LitId, FieldMask)],
+        distance: u32,
+        ordered: bool,
+        spans: &mut Vec<Occ>,
+    ) -> bool {
+        let lefts = self.gather(left);
+        if lefts.is_empty() {
+            return false;
+        }
+        let rights = self.gather(right);
+        let mut right_used = vec![false; rights.len()];
+        let mut found = false;
+        for l in &lefts {
+            let mut used = false;
+            // Right occurrences that start after `l` ends, within the window.
+            let lo = rights.partition_point(|r| (r.field, r.start) < (l.field, l.end));
+            for (k, r) in rights.iter().enumerate().skip(lo) {
+                if r.field != l.field || r.start > l.end + distance {
+                    break;
+                }
+                used = true;
+                right_used[k] = true;
+            }
+            if !ordered {
+                // Right occurrences that end before `l` starts, within the window. A phrase is at
+                // most MAX_PHRASE_WORDS long, which bounds where such an occurrence can start.
+                let reach = distance + MAX_PHRASE_WORDS as u32;
+                let lo = rights.partition_point(|r| {
+                    (r.field, r.start) < (l.field, l.start.saturating_sub(reach))
+                });
+                for (k, r) in rights.iter().enumerate().skip(lo) {
+                    if r.field != l.field || r.start >= l.start {
+                        break;
+                    }
+                    if r.end <= l.start && l.start - r.end <= distance {
+                        used = true;
+                        right_used[k] = true;
+                    }
+                }
+            }
+            if used {
+                found = true;
+                spans.push(*l);
+            }
+        }
+        spans.extend(
+            rights
+                .iter()
+                .zip(&right_used)
+                .filter(|(_, &u)| u)
+                .map(|(r, _)| *r),
+        );
+        found
+    }
+}
+
+/// Tokenizes one field and looks every word up in the dictionary.
+fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions) -> FieldMatches {
+    let tokens = tokenize(text, options);
+    let mut atoms = Vec::new();
+    let mut offsets = Vec::with_capacity(tokens.len() + 1);
+    offsets.push(0);
+    let (min_prefix, max_prefix) = dictionary.prefix_bytes;
+    for i in 0..tokens.len() {
+        let folded = tokens.folded(i);
+        if let Some(&a) = dictionary.folded.get(folded) {
+            atoms.push(a);
+        }
+        if !dictionary.exact.is_empty() {
+            if let Some(&a) = dictionary.exact.get(tokens.exact(i)) {
+                atoms.push(a);
+            }
+        }
+        if !dictionary.prefix.is_empty() && folded.len() >= min_prefix {
+            for (b, _) in folded.char_indices().skip(1) {
+                if b > max_prefix {
+                    break;
+                }
+                if b >= min_prefix {
+                    if let Some(&a) = dictionary.prefix.get(&folded[..b]) {
+                        atoms.push(a);
+                    }
+                }
+            }
+            if folded.len() <= max_prefix {
+                if let Some(&a) = dictionary.prefix.get(folded) {
+                    atoms.push(a);
+                }
+            }
+        }
+        offsets.push(atoms.len() as u32);
+    }
+    FieldMatches {
+        tokens,
+        atoms,
+        offsets,
+    }
+}
+
+/// Keeps, among overlapping occurrences, the longest (then the earliest); returns for each input
+/// whether it was kept. `items` are `(owner, occurrence)`; ties between identical occurrences go
+/// to the owner that comes first in `items`.
+pub(crate) fn resolve_overlaps(items: &[(usize, Occ)]) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| {
+        let o = items[i].1;
+        (std::cmp::Reverse(o.end - o.start), o.field, o.start, i)
+    });
+    let mut kept = vec![false; items.len()];
+    let mut taken: [BTreeMap<u32, u32>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    for i in order {
+        let o = items[i].1;
+        let map = &mut taken[o.field.index()];
+        let overlaps = map
+            .range(..o.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > o.start);
+        if !overlaps {
+            map.insert(o.start, o.end);
+            kept[i] = true;
+        }
+    }
+    kept
+}

@@ -1,0 +1,514 @@
+//! The matching engine: compile a [`RuleSet`] once, classify many articles.
+//!
+//! # How an article is classified
+//!
+//! 1. **Presearch.** Each field is tokenized ([`crate::text`]) and every word is looked up in one
+//!    dictionary that holds every word pattern of every rule (exact, folded and prefix keys). The
+//!    literals (terms, phrases, wildcards) that occur are found from the words that start them. This
+//!    is the presearch idea of Lucene's Monitor and Elasticsearch's percolator: only rules with a
+//!    literal in the text, plus the few rules that can fire without any (pure `NOT` rules), are
+//!    evaluated, so the cost grows with the text and its matches, not with the number of rules.
+//! 2. **Evaluation.** Each candidate rule's compiled query is evaluated over the occurrences; a rule
+//!    that fires yields the occurrences that made it true (never those under `NOT`).
+//! 3. **Scoring.** Within a topic, overlapping occurrences are resolved to the longest one (then the
+//!    earliest), across all rules of the topic, and each match counts once: a rule adds its weight
+//!    when it keeps at least one occurrence, or when it fired without any (pure `NOT` rules). So
+//!    `"United Nations"` and `"United Nations Security Council"` in one topic count once for
+//!    "United Nations Security Council". The topic score is the sum of those weights.
+//! 4. **Result.** For each topic: `score`, `confidence = score / (score + threshold)` for a
+//!    positive score and 0 otherwise (monotone in the score; 0.5 exactly at the threshold, 2/3 at
+//!    twice it), `label = score >= threshold`, and the evidence. Topics are sorted by score,
+//!    highest first, then by id.
+//!
+//! The engine is `Send + Sync` and cheap to clone (an `Arc`), and knows nothing of tonic or tokio.
+
+mod compile;
+mod eval;
+mod lint;
+mod result;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::article::Article;
+use crate::rules::{Diagnostic, Example, RuleSet, RuleSetError, Severity};
+use crate::text::{convert_offsets, NormalizeOptions, OffsetEncoding};
+
+pub use compile::{MAX_LITERALS_PER_RULE, MAX_PHRASE_WORDS, MIN_PREFIX_CHARS};
+pub use result::{Classification, RuleEvidence, Span, TopicScore};
+
+use compile::{Compiler, Dictionary, Node};
+use eval::{resolve_overlaps, MatchState, Occ};
+
+/// What to compute for one article.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassifyOptions {
+    /// Only these topic ids are scored and returned; empty means all topics.
+    pub topics: Vec<String>,
+    /// Include evidence (rules and spans). Default `true`; without it only scores are computed,
+    /// which is cheaper.
+    pub evidence: bool,
+    /// Unit of span offsets. Default UTF-8 bytes.
+    pub offset_encoding: OffsetEncoding,
+    /// Topics scoring below this are left out of the result; `None` (default) keeps every topic.
+    pub min_score: Option<f64>,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        ClassifyOptions {
+            topics: Vec::new(),
+            evidence: true,
+            offset_encoding: OffsetEncoding::Utf8,
+            min_score: None,
+        }
+    }
+}
+
+/// Why an article could not be classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClassifyError {
+    /// `ClassifyOptions::topics[index]` names no topic of the rule set.
+    UnknownTopic {
+        /// Position in `ClassifyOptions::topics`.
+        index: usize,
+        /// The unknown id.
+        topic: String,
+    },
+}
+
+impl fmt::Display for ClassifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClassifyError::UnknownTopic { index, topic } => {
+                write!(f, "topics[{index}]: unknown topic `{topic}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClassifyError {}
+
+/// A topic as the engine knows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicInfo {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Where the topic's border is.
+    pub description: String,
+    /// Score at or above which the topic is labelled.
+    pub threshold: f64,
+    /// Number of rules of the topic.
+    pub rule_count: usize,
+}
+
+/// Facts about the loaded rule set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleSetInfo {
+    /// `rule_set.name`.
+    pub name: String,
+    /// `rule_set.version`.
+    pub version: String,
+    /// `rule_set.description`.
+    pub description: String,
+    /// Number of rules.
+    pub rule_count: usize,
+    /// Number of topics.
+    pub topic_count: usize,
+    /// Whether accents count when matching.
+    pub accent_sensitive: bool,
+}
+
+struct CompiledRule {
+    id: String,
+    topic: usize,
+    weight: f64,
+    node: Node,
+}
+
+struct Inner {
+    info: RuleSetInfo,
+    topics: Vec<TopicInfo>,
+    rules: Vec<CompiledRule>,
+    /// For each literal, the rules that use it (ascending).
+    rules_by_literal: Vec<Vec<u32>>,
+    /// Rules that can fire on a text that contains none of their literals.
+    always: Vec<u32>,
+    dictionary: Dictionary,
+    options: NormalizeOptions,
+    warnings: Vec<Diagnostic>,
+}
+
+/// A compiled rule set, ready to classify.
+///
+/// Cloning is cheap (one `Arc`); the engine is `Send + Sync`, so one instance serves all threads.
+///
+/// # Example
+/// ```
+/// use rubric::{Article, ClassifyOptions, Engine};
+/// let engine = Engine::from_toml("example.toml", r#"
+///     [rule_set]
+///     name = "example"
+///     version = "1"
+///     [[topics]]
+///     id = "diplomacy"
+///     [[rules]]
+///     id = "diplomacy.talks"
+///     topic = "diplomacy"
+///     query = '"peace talks" OR negotiat*'
+/// "#).unwrap();
+/// let article = Article { id: "a1", title: "", body: "Negotiations resumed on Monday." };
+/// let result = engine.classify(&article, &ClassifyOptions::default()).unwrap();
+/// assert!(result.topics[0].label);
+/// assert_eq!(result.topics[0].evidence[0].spans[0].text, "Negotiations");
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("info", &self.inner.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Parses, validates and compiles a rule file (see [`RuleSet::from_toml`]).
+    ///
+    /// # Errors
+    /// [`RuleSetError`] with every problem of the file.
+    pub fn from_toml(origin: &str, text: &str) -> Result<Engine, RuleSetError> {
+        Engine::new(RuleSet::from_toml(origin, text)?)
+    }
+
+    /// The default rule set embedded from `seeds/rules.toml`.
+    ///
+    /// # Errors
+    /// Never in a released build: a test loads it, and its examples, on every CI run.
+    pub fn embedded() -> Result<Engine, RuleSetError> {
+        Engine::from_toml("<embedded seeds/rules.toml>", crate::DEFAULT_RULES)
+    }
+
+    /// Compiles a validated rule set: normalizes every literal, builds the dictionary, checks every
+    /// rule's examples, and computes the lints ([`Engine::warnings`]).
+    ///
+    /// # Errors
+    /// [`RuleSetError`] listing every literal that cannot match (too-short wildcard prefix,
+    /// misplaced `*`, no letters), conflicting field scopes, over-long queries, and every example
+    /// that does not behave as declared. Cost: linear in the size of the rule set.
+    pub fn new(set: RuleSet) -> Result<Engine, RuleSetError> {
+        let mut compiler = Compiler::new(&set);
+        let mut rules = Vec::with_capacity(set.rules.len());
+        for rule in &set.rules {
+            if let Some(node) = compiler.compile_rule(rule) {
+                let topic = set
+                    .topics
+                    .iter()
+                    .position(|t| t.id == rule.topic)
+                    .expect("RuleSet validated the topic");
+                rules.push(CompiledRule {
+                    id: rule.id.clone(),
+                    topic,
+                    weight: rule.weight,
+                    node,
+                });
+            }
+        }
+        let Compiler {
+            mut dictionary,
+            mut diagnostics,
+            options,
+            ..
+        } = compiler;
+        if !diagnostics.is_empty() {
+            return Err(RuleSetError::new(diagnostics));
+        }
+        dictionary.finish();
+        let mut rules_by_literal = vec![Vec::new(); dictionary.literals.len()];
+        let mut always = Vec::new();
+        let mut lits = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            lits.clear();
+            rule.node.literals(&mut lits);
+            lits.sort_unstable();
+            lits.dedup();
+            for &l in &lits {
+                rules_by_literal[l as usize].push(i as u32);
+            }
+            if rule.node.matches_empty() {
+                always.push(i as u32);
+            }
+        }
+        let topics = set
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TopicInfo {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                description: t.description.clone(),
+                threshold: t.threshold,
+                rule_count: rules.iter().filter(|r| r.topic == i).count(),
+            })
+            .collect();
+        let mut inner = Inner {
+            info: RuleSetInfo {
+                name: set.name.clone(),
+                version: set.version.clone(),
+                description: set.description.clone(),
+                rule_count: rules.len(),
+                topic_count: set.topics.len(),
+                accent_sensitive: set.accent_sensitive,
+            },
+            topics,
+            rules,
+            rules_by_literal,
+            always,
+            dictionary,
+            options,
+            warnings: Vec::new(),
+        };
+
+        // Examples: every rule must fire on its `match` texts and not on its `no_match` texts.
+        for (rule, compiled) in set.rules.iter().zip(&inner.rules) {
+            let check = |example: &Example, expected: bool, diagnostics: &mut Vec<Diagnostic>| {
+                let article = Article {
+                    id: "",
+                    title: &example.title,
+                    body: &example.body,
+                };
+                let state = MatchState::new(&article, &inner.dictionary, inner.options);
+                let fired = state.eval(&compiled.node, &mut Vec::new());
+                if fired != expected {
+                    let (message, help) = if expected {
+                        (
+                            "rule does not fire on its `match` example",
+                            "change the query or the example; `rubric classify` shows what matches",
+                        )
+                    } else {
+                        (
+                            "rule fires on its `no_match` example",
+                            "add a NOT for the false friend, or change the example",
+                        )
+                    };
+                    diagnostics.push(
+                        Diagnostic::error("example", message)
+                            .at(set.source.locate(example.span.clone()))
+                            .rule(&rule.id)
+                            .help(help),
+                    );
+                }
+            };
+            rule.matches
+                .iter()
+                .for_each(|e| check(e, true, &mut diagnostics));
+            rule.no_matches
+                .iter()
+                .for_each(|e| check(e, false, &mut diagnostics));
+        }
+        if !diagnostics.is_empty() {
+            return Err(RuleSetError::new(diagnostics));
+        }
+        inner.warnings = lint::lint(&set, &inner);
+        Ok(Engine {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Lint warnings found when compiling: the set loads, but these are probably mistakes
+    /// (unsatisfiable rules, rules that match without any of their terms, topics that can never
+    /// reach their threshold, duplicate queries). `rubric check` prints them.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.inner.warnings
+    }
+
+    /// Facts about the rule set.
+    pub fn info(&self) -> &RuleSetInfo {
+        &self.inner.info
+    }
+
+    /// The topics, in rule file order.
+    pub fn topics(&self) -> &[TopicInfo] {
+        &self.inner.topics
+    }
+
+    /// Classifies one article. See the module doc for how.
+    ///
+    /// Span offsets are in `options.offset_encoding` units of the ORIGINAL field text,
+    /// `[start, end)` with `end` exclusive, and `text` is exactly that slice of the original.
+    ///
+    /// # Errors
+    /// [`ClassifyError::UnknownTopic`] when `options.topics` names a topic the rule set does not
+    /// have. Never panics, whatever the text.
+    pub fn classify(
+        &self,
+        article: &Article<'_>,
+        options: &ClassifyOptions,
+    ) -> Result<Classification, ClassifyError> {
+        let inner = &*self.inner;
+        let mut wanted = vec![options.topics.is_empty(); inner.topics.len()];
+        for (index, topic) in options.topics.iter().enumerate() {
+            match inner.topics.iter().position(|t| &t.id == topic) {
+                Some(i) => wanted[i] = true,
+                None => {
+                    return Err(ClassifyError::UnknownTopic {
+                        index,
+                        topic: topic.clone(),
+                    })
+                }
+            }
+        }
+
+        let state = MatchState::new(article, &inner.dictionary, inner.options);
+        let mut candidates: Vec<u32> = state
+            .literals()
+            .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
+            .chain(inner.always.iter().copied())
+            .filter(|&r| wanted[inner.rules[r as usize].topic])
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+
+        // Fired rules, grouped by topic, in rule order.
+        let mut fired: Vec<Vec<(u32, Vec<Occ>)>> = vec![Vec::new(); inner.topics.len()];
+        let mut spans = Vec::new();
+        for r in candidates {
+            let rule = &inner.rules[r as usize];
+            spans.clear();
+            if state.eval(&rule.node, &mut spans) {
+                let mut occ = spans.clone();
+                occ.sort_unstable();
+                occ.dedup();
+                fired[rule.topic].push((r, occ));
+            }
+        }
+
+        let mut topics = Vec::new();
+        for (t, topic) in inner.topics.iter().enumerate() {
+            if !wanted[t] {
+                continue;
+            }
+            let items: Vec<(usize, Occ)> = fired[t]
+                .iter()
+                .enumerate()
+                .flat_map(|(k, (_, occ))| occ.iter().map(move |o| (k, *o)))
+                .collect();
+            let kept = resolve_overlaps(&items);
+            let mut owned: Vec<Vec<Occ>> = vec![Vec::new(); fired[t].len()];
+            for ((k, o), keep) in items.iter().zip(kept) {
+                if keep {
+                    owned[*k].push(*o);
+                }
+            }
+            let mut score = 0.0;
+            let mut evidence = Vec::new();
+            for ((r, occ), own) in fired[t].iter().zip(owned) {
+                if !occ.is_empty() && own.is_empty() {
+                    continue; // every match was counted for a longer overlapping match
+                }
+                let rule = &inner.rules[*r as usize];
+                score += rule.weight;
+                if options.evidence {
+                    evidence.push(RuleEvidence {
+                        rule_id: rule.id.clone(),
+                        weight: rule.weight,
+                        spans: own.iter().map(|o| span(&state, article, o)).collect(),
+                    });
+                }
+            }
+            if options.min_score.is_some_and(|min| score < min) {
+                continue;
+            }
+            evidence.sort_by(|a: &RuleEvidence, b| b.weight.total_cmp(&a.weight));
+            topics.push(TopicScore {
+                topic: topic.id.clone(),
+                score,
+                confidence: confidence(score, topic.threshold),
+                label: score >= topic.threshold,
+                evidence,
+            });
+        }
+        topics.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.topic.cmp(&b.topic))
+        });
+        if options.offset_encoding != OffsetEncoding::Utf8 {
+            convert_spans(&mut topics, article, options.offset_encoding);
+        }
+        Ok(Classification {
+            article_id: article.id.to_owned(),
+            topics,
+            rule_set_version: inner.info.version.clone(),
+        })
+    }
+}
+
+/// `score / (score + threshold)` for a positive score, else 0: monotone, in `[0, 1)`, 0.5 at the
+/// threshold.
+pub fn confidence(score: f64, threshold: f64) -> f64 {
+    if score > 0.0 {
+        score / (score + threshold)
+    } else {
+        0.0
+    }
+}
+
+fn span(state: &MatchState, article: &Article<'_>, occ: &Occ) -> Span {
+    let tokens = &state.fields[occ.field.index()].tokens;
+    let start = tokens.span(occ.start as usize).start;
+    let end = tokens.span(occ.end as usize - 1).end;
+    Span {
+        field: occ.field,
+        start,
+        end,
+        text: article.field(occ.field)[start..end].to_owned(),
+    }
+}
+
+fn convert_spans(topics: &mut [TopicScore], article: &Article<'_>, encoding: OffsetEncoding) {
+    for field in crate::article::Field::ALL {
+        let mut offsets: Vec<&mut usize> = topics
+            .iter_mut()
+            .flat_map(|t| t.evidence.iter_mut())
+            .flat_map(|e| e.spans.iter_mut())
+            .filter(|s| s.field == field)
+            .flat_map(|s| [&mut s.start, &mut s.end])
+            .collect();
+        convert_offsets(article.field(field), encoding, &mut offsets);
+    }
+}
+
+/// `true` if any diagnostic is an error.
+pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(|d| d.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_sync_and_clone() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<Engine>();
+    }
+
+    #[test]
+    fn confidence_is_monotone_and_half_at_threshold() {
+        assert_eq!(confidence(0.0, 1.0), 0.0);
+        assert_eq!(confidence(-1.0, 1.0), 0.0);
+        assert_eq!(confidence(2.0, 2.0), 0.5);
+        let mut last = 0.0;
+        for i in 1..100 {
+            let c = confidence(i as f64 * 0.25, 1.0);
+            assert!(c > last && c < 1.0);
+            last = c;
+        }
+    }
+}

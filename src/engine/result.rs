@@ -1,0 +1,63 @@
+//! What classifying an article returns. Field names follow the protobuf JSON mapping of the
+//! service contract (lowerCamelCase), so the CLI and the gRPC service print the same shape.
+
+use serde::Serialize;
+
+use crate::article::Field;
+
+/// The result for one article.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Classification {
+    /// The article's id, as given.
+    pub article_id: String,
+    /// Topics sorted by score, highest first, then by id.
+    pub topics: Vec<TopicScore>,
+    /// `rule_set.version` of the rules that classified the article.
+    pub rule_set_version: String,
+}
+
+/// One topic's result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicScore {
+    /// Topic id.
+    pub topic: String,
+    /// Sum of the weights of the rules that fired, overlapping matches counted once.
+    pub score: f64,
+    /// `score / (score + threshold)` for a positive score, else 0; in `[0, 1)`, 0.5 at the
+    /// threshold.
+    pub confidence: f64,
+    /// `score >= threshold`.
+    pub label: bool,
+    /// The rules that counted, highest weight first; empty when evidence was not requested.
+    pub evidence: Vec<RuleEvidence>,
+}
+
+/// A rule that fired and counted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleEvidence {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule weight, as added to the score.
+    pub weight: f64,
+    /// The matches it is credited with, by field then position; empty for a rule that fires
+    /// without a positive match (a pure `NOT` rule).
+    pub spans: Vec<Span>,
+}
+
+/// A matched piece of the original text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    /// The field it is in.
+    pub field: Field,
+    /// Start offset, inclusive, in the requested encoding (UTF-8 bytes, UTF-16 code units or code
+    /// points) of the ORIGINAL field text.
+    pub start: usize,
+    /// End offset, exclusive, same unit.
+    pub end: usize,
+    /// The original text of the span, exactly as sent (curly quotes, soft hyphens and all).
+    pub text: String,
+}

@@ -1,0 +1,47 @@
+//! rubric: a rule-based news topic classifier.
+//!
+//! Analysts write Boolean rules (`"peace talks" OR negotiat*`, `{US} AND troops`,
+//! `(aid OR assistance) NEAR/4 deliver*`) in a TOML rule file; rubric compiles them once and labels
+//! articles with topics, each label explained by the rules that fired and the exact spans of the
+//! original text they matched.
+//!
+//! # Layout
+//! - [`article`]: the input ([`Article`], [`Field`]).
+//! - [`text`]: normalization (NFKC, case folding, accents, apostrophes, soft hyphens) and UAX #29
+//!   tokenization, with offsets back into the original text.
+//! - [`rules`]: the rule language: query grammar and parser, rule files, diagnostics with file, line
+//!   and column.
+//! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
+//!   confidence, evidence. Knows nothing of gRPC.
+//! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
+//!
+//! # Example
+//! ```
+//! use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding};
+//! let engine = Engine::embedded().unwrap();
+//! let article = Article { id: "1", title: "", body: "The foreign minister arrived for peace talks." };
+//! let options = ClassifyOptions { offset_encoding: OffsetEncoding::Utf16, ..Default::default() };
+//! let result = engine.classify(&article, &options).unwrap();
+//! assert!(result.topics.iter().any(|t| t.topic == "diplomacy" && t.label));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod article;
+pub mod engine;
+pub mod rules;
+pub mod text;
+
+pub use article::{Article, Field};
+pub use engine::{
+    Classification, ClassifyError, ClassifyOptions, Engine, RuleEvidence, RuleSetInfo, Span,
+    TopicInfo, TopicScore,
+};
+pub use rules::{Diagnostic, RuleSet, RuleSetError, Severity};
+pub use text::OffsetEncoding;
+
+/// The default rule set (`seeds/rules.toml`), embedded in the binary.
+pub const DEFAULT_RULES: &str = include_str!("../seeds/rules.toml");
+
+/// A sample article written for the README (`seeds/sample-article.txt`), embedded in the binary.
+pub const SAMPLE_ARTICLE: &str = include_str!("../seeds/sample-article.txt");

@@ -1,0 +1,319 @@
+//! The `rubric` command line: classify articles offline and check rule files.
+
+use std::fs;
+use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding, Severity};
+
+/// rubric: a rule-based news topic classifier.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Classify articles and print one JSON classification per article.
+    ///
+    /// An INPUT is a plain-text file (the first line is the title when a blank line follows it,
+    /// otherwise everything is body), a JSON article {"id","title","body"}, or - for standard
+    /// input. Without INPUT, standard input is read. With --jsonl, every INPUT is JSON Lines (one
+    /// article per line) and the output is JSON Lines in the same order, computed on all cores.
+    Classify(ClassifyArgs),
+    /// Check rule files: print every error and lint warning.
+    ///
+    /// Exit status: 0 clean, 1 problems found, 2 usage error (including an unreadable file).
+    Check {
+        /// Rule files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ClassifyArgs {
+    /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Unit of span offsets in the output.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    offset_encoding: Encoding,
+    /// Read and write JSON Lines.
+    #[arg(long)]
+    jsonl: bool,
+    /// Leave out evidence (scores only; faster).
+    #[arg(long)]
+    no_evidence: bool,
+    /// Score only this topic (repeat for several).
+    #[arg(long = "topic")]
+    topics: Vec<String>,
+    /// Leave out topics scoring below this.
+    #[arg(long)]
+    min_score: Option<f64>,
+    /// Pretty-print the JSON (not with --jsonl).
+    #[arg(long, conflicts_with = "jsonl")]
+    pretty: bool,
+    /// Input files, or - for standard input.
+    inputs: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Encoding {
+    /// UTF-8 bytes (Rust, Go, C).
+    Utf8,
+    /// UTF-16 code units (Java, JavaScript, C#).
+    Utf16,
+    /// Unicode code points (Python).
+    CodePoint,
+}
+
+impl From<Encoding> for OffsetEncoding {
+    fn from(e: Encoding) -> Self {
+        match e {
+            Encoding::Utf8 => OffsetEncoding::Utf8,
+            Encoding::Utf16 => OffsetEncoding::Utf16,
+            Encoding::CodePoint => OffsetEncoding::CodePoint,
+        }
+    }
+}
+
+/// An article as JSON input.
+#[derive(Deserialize)]
+struct JsonArticle {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Classify(args) => classify(args),
+        Command::Check { files } => check(&files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_engine(rules: Option<&PathBuf>) -> Result<Engine> {
+    let engine = match rules {
+        None => Engine::embedded().context("the embedded rule set does not load")?,
+        Some(path) => {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read rule file {}", path.display()))?;
+            match Engine::from_toml(&path.display().to_string(), &text) {
+                Ok(engine) => engine,
+                Err(err) => bail!("{err}"),
+            }
+        }
+    };
+    Ok(engine)
+}
+
+fn read_input(input: &str) -> Result<String> {
+    if input == "-" {
+        let mut text = String::new();
+        io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        Ok(text)
+    } else {
+        fs::read_to_string(input).with_context(|| format!("cannot read {input}"))
+    }
+}
+
+/// Splits a plain-text article: the first line is the title when a blank line follows it.
+fn plain_article(text: &str) -> (&str, &str) {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if let Some((first, rest)) = text.split_once('\n') {
+        let rest_trimmed = rest.strip_prefix('\r').unwrap_or(rest);
+        if let Some((blank, body)) = rest_trimmed.split_once('\n') {
+            if blank.trim().is_empty() && !first.trim().is_empty() {
+                return (first.trim_end_matches('\r'), body);
+            }
+        }
+    }
+    ("", text)
+}
+
+fn classify(args: ClassifyArgs) -> Result<ExitCode> {
+    let engine = load_engine(args.rules.as_ref())?;
+    let options = ClassifyOptions {
+        topics: args.topics.clone(),
+        evidence: !args.no_evidence,
+        offset_encoding: args.offset_encoding.into(),
+        min_score: args.min_score,
+    };
+    let inputs = if args.inputs.is_empty() {
+        vec!["-".to_owned()]
+    } else {
+        args.inputs.clone()
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.jsonl {
+        let mut failed = 0usize;
+        for input in &inputs {
+            failed += classify_jsonl(&engine, &options, input, &mut out)?;
+        }
+        out.flush()?;
+        if failed > 0 {
+            eprintln!("error: {failed} line(s) could not be classified (see above)");
+            return Ok(ExitCode::FAILURE);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for input in &inputs {
+        let text = read_input(input)?;
+        let json: Option<JsonArticle> = if text.trim_start().starts_with('{') {
+            Some(serde_json::from_str(&text).with_context(|| {
+                format!("{input}: not a JSON article {{\"id\",\"title\",\"body\"}}")
+            })?)
+        } else {
+            None
+        };
+        let article = match &json {
+            Some(a) => Article {
+                id: if a.id.is_empty() { input } else { &a.id },
+                title: &a.title,
+                body: &a.body,
+            },
+            None => {
+                let (title, body) = plain_article(&text);
+                Article {
+                    id: input,
+                    title,
+                    body,
+                }
+            }
+        };
+        let result = engine.classify(&article, &options)?;
+        if args.pretty {
+            serde_json::to_writer_pretty(&mut out, &result)?;
+        } else {
+            serde_json::to_writer(&mut out, &result)?;
+        }
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Classifies one JSON Lines input in parallel batches; returns the number of bad lines.
+fn classify_jsonl(
+    engine: &Engine,
+    options: &ClassifyOptions,
+    input: &str,
+    out: &mut impl Write,
+) -> Result<usize> {
+    const BATCH: usize = 4096;
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(io::BufReader::new(io::stdin()))
+    } else {
+        Box::new(io::BufReader::new(
+            fs::File::open(input).with_context(|| format!("cannot read {input}"))?,
+        ))
+    };
+    let mut lines = reader.lines().enumerate();
+    let mut failed = 0;
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        for (n, line) in lines.by_ref().take(BATCH) {
+            let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
+            batch.push((n + 1, line));
+        }
+        if batch.is_empty() {
+            return Ok(failed);
+        }
+        let results: Vec<Result<Option<String>, String>> = batch
+            .par_iter()
+            .map(|(n, line)| {
+                if line.trim().is_empty() {
+                    return Ok(None);
+                }
+                let a: JsonArticle = serde_json::from_str(line)
+                    .map_err(|e| format!("{input}:{n}: not a JSON article: {e}"))?;
+                let article = Article {
+                    id: &a.id,
+                    title: &a.title,
+                    body: &a.body,
+                };
+                let result = engine
+                    .classify(&article, options)
+                    .map_err(|e| format!("{input}:{n}: {e}"))?;
+                serde_json::to_string(&result)
+                    .map(Some)
+                    .map_err(|e| format!("{input}:{n}: {e}"))
+            })
+            .collect();
+        for result in results {
+            match result {
+                Ok(Some(json)) => writeln!(out, "{json}")?,
+                Ok(None) => {}
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    failed += 1;
+                }
+            }
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut problems = 0usize;
+    for path in files {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read rule file {}", path.display()))?;
+        let name = path.display().to_string();
+        match Engine::from_toml(&name, &text) {
+            Ok(engine) => {
+                for warning in engine.warnings() {
+                    println!("{warning}");
+                }
+                let info = engine.info();
+                println!(
+                    "{name}: {} rules in {} topics, 0 errors, {} warnings",
+                    info.rule_count,
+                    info.topic_count,
+                    engine.warnings().len()
+                );
+                problems += engine.warnings().len();
+            }
+            Err(err) => {
+                for d in err.diagnostics() {
+                    println!("{d}");
+                }
+                let errors = err.error_count();
+                let warnings = err
+                    .diagnostics()
+                    .iter()
+                    .filter(|d| d.severity == Severity::Warning)
+                    .count();
+                println!("{name}: rejected, {errors} errors, {warnings} warnings");
+                problems += err.diagnostics().len();
+            }
+        }
+    }
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,600 @@
+//! Rule files: TOML in, a validated [`RuleSet`] out, with every problem listed.
+//!
+//! ```toml
+//! [rule_set]
+//! name = "default"
+//! version = "2026.11.0"
+//! description = "optional"
+//! accent_sensitive = false          # optional; default false: accents are ignored
+//!
+//! [[topics]]
+//! id = "diplomacy"                  # lowercase letters, digits, `_`; unique
+//! name = "Diplomacy"                # optional; default: the id
+//! description = "..."               # optional
+//! threshold = 1.0                   # optional; > 0; default 1.0
+//!
+//! [[rules]]
+//! id = "diplomacy.talks"            # letters, digits, `_` `.` `-`; unique
+//! topic = "diplomacy"               # a topic id defined above
+//! query = '"peace talks" OR negotiat*'
+//! weight = 1.0                      # optional; finite, not 0; default 1.0
+//! description = "..."               # optional
+//! examples = { match = ["..."], no_match = ["...", { title = "...", body = "..." }] }
+//! ```
+//!
+//! Unknown keys are errors. Loading never stops at the first problem: syntax errors, shape errors of
+//! each table, validation and query errors are all collected, and the file is rejected whole if any
+//! is an error. Positions are 1-based line and column in the file; errors inside a query point at
+//! the offending character of the query, also when the TOML string has escapes.
+//!
+//! Limits: at most [`MAX_RULES`] rules; ids at most [`MAX_ID_BYTES`] bytes.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::de::{DeValue, ValueDeserializer};
+use toml::Spanned;
+
+use super::ast::{Expr, QuerySpan};
+use super::diagnostic::{Diagnostic, RuleSetError, Source};
+use super::parse::parse_query;
+
+/// Largest number of rules in one rule set.
+pub const MAX_RULES: usize = 200_000;
+/// Longest topic or rule id, in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// A validated, parsed rule set: the input of [`Engine::new`](crate::engine::Engine::new).
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    /// `rule_set.name`.
+    pub name: String,
+    /// `rule_set.version`, reported with every classification.
+    pub version: String,
+    /// `rule_set.description`, or empty.
+    pub description: String,
+    /// `rule_set.accent_sensitive`: when `false` (the default), accents are ignored.
+    pub accent_sensitive: bool,
+    /// Topics in file order.
+    pub topics: Vec<Topic>,
+    /// Rules in file order.
+    pub rules: Vec<Rule>,
+    /// The file, for positions in later diagnostics.
+    pub source: Source,
+}
+
+/// A topic: a label the classifier can give.
+#[derive(Clone, Debug)]
+pub struct Topic {
+    /// Stable identifier (`diplomacy`).
+    pub id: String,
+    /// Display name (`Diplomacy`).
+    pub name: String,
+    /// What belongs to the topic and where its border is.
+    pub description: String,
+    /// Score at or above which the topic is labelled; finite and > 0.
+    pub threshold: f64,
+    /// Byte range of the topic's id in the file.
+    pub id_span: Range<usize>,
+}
+
+/// One rule: a query that adds `weight` to its topic's score when it fires.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Stable identifier (`diplomacy.talks`), reported in evidence.
+    pub id: String,
+    /// The topic id.
+    pub topic: String,
+    /// The query as written.
+    pub query: String,
+    /// The parsed query.
+    pub expr: Expr,
+    /// Added to the topic score when the rule fires; finite, not 0, may be negative.
+    pub weight: f64,
+    /// What the rule is for, or empty.
+    pub description: String,
+    /// Texts the rule must fire on.
+    pub matches: Vec<Example>,
+    /// Texts the rule must not fire on.
+    pub no_matches: Vec<Example>,
+    /// Byte range of the rule's id in the file.
+    pub id_span: Range<usize>,
+    /// Maps query offsets to file offsets.
+    pub query_origin: QueryOrigin,
+}
+
+/// An example article of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Example {
+    /// Title (empty when the example is written as a plain string).
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Byte range of the example in the file.
+    pub span: Range<usize>,
+}
+
+/// Where a query string sits in its file and how it was quoted, to map positions inside the
+/// query to positions in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryOrigin {
+    /// Byte range of the whole TOML string, delimiters included.
+    pub span: Range<usize>,
+}
+
+impl QueryOrigin {
+    /// The file byte range of the query byte range `query_span`.
+    ///
+    /// Exact for literal strings (`'...'`, `'''...'''`); for basic strings (`"..."`) escapes are
+    /// decoded to find the raw position.
+    pub fn file_range(&self, file: &str, query_span: &QuerySpan) -> Range<usize> {
+        let Some(raw) = file.get(self.span.clone()) else {
+            return self.span.clone();
+        };
+        let map = |offset: usize| self.span.start + raw_offset(raw, offset);
+        let start = map(query_span.start);
+        let end = map(query_span.end).max(start);
+        start..end
+    }
+}
+
+/// The raw offset, within a TOML string token `raw` (delimiters included), of decoded offset
+/// `decoded`.
+fn raw_offset(raw: &str, decoded: usize) -> usize {
+    let (delimiter, literal) = if raw.starts_with("'''") {
+        (3, true)
+    } else if raw.starts_with("\"\"\"") {
+        (3, false)
+    } else if raw.starts_with('\'') {
+        (1, true)
+    } else {
+        (1, false)
+    };
+    let mut body_start = delimiter;
+    if delimiter == 3 {
+        // A newline right after the opening delimiter is trimmed.
+        if raw[body_start..].starts_with("\r\n") {
+            body_start += 2;
+        } else if raw[body_start..].starts_with('\n') {
+            body_start += 1;
+        }
+    }
+    if literal {
+        return (body_start + decoded).min(raw.len());
+    }
+    let bytes = raw.as_bytes();
+    let mut i = body_start;
+    let mut seen = 0;
+    while i < bytes.len() && seen < decoded {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let (raw_len, decoded_len) = match bytes[i + 1] {
+                b'u' => (6, decoded_char_len(raw.get(i + 2..i + 6))),
+                b'U' => (10, decoded_char_len(raw.get(i + 2..i + 10))),
+                _ => (2, 1),
+            };
+            i += raw_len;
+            seen += decoded_len;
+        } else {
+            let len = raw[i..].chars().next().map_or(1, char::len_utf8);
+            i += len;
+            seen += len;
+        }
+    }
+    i.min(raw.len())
+}
+
+fn decoded_char_len(hex: Option<&str>) -> usize {
+    hex.and_then(|h| u32::from_str_radix(h, 16).ok())
+        .and_then(char::from_u32)
+        .map_or(1, char::len_utf8)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleSet {
+    name: Spanned<String>,
+    version: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    accent_sensitive: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    id: Spanned<String>,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    threshold: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    topic: Spanned<String>,
+    query: Spanned<String>,
+    weight: Option<Spanned<f64>>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    examples: RawExamples,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExamples {
+    #[serde(default, rename = "match")]
+    matches: Vec<Spanned<RawExample>>,
+    #[serde(default)]
+    no_match: Vec<Spanned<RawExample>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawExample {
+    Body(String),
+    Article {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        body: String,
+    },
+}
+
+struct Loader {
+    source: Source,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader {
+    fn error(
+        &mut self,
+        code: &'static str,
+        message: String,
+        span: Range<usize>,
+    ) -> &mut Diagnostic {
+        let location = self.source.locate(span);
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(location));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn toml_error(&mut self, err: toml::de::Error, fallback: Range<usize>) {
+        let span = err.span().unwrap_or(fallback);
+        let message = err.message().trim().trim_end_matches('.').to_owned();
+        let help = if message.contains("unknown field") {
+            "remove the key or fix its spelling (the file format is in the README)"
+        } else if message.contains("missing field") {
+            "add the key (the file format is in the README)"
+        } else {
+            "fix the TOML at this position"
+        };
+        self.error("toml", message, span).help = Some(help.to_owned());
+    }
+
+    fn item<T: for<'de> Deserialize<'de>>(&mut self, value: &Spanned<DeValue<'_>>) -> Option<T> {
+        let span = value.span();
+        match T::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                self.toml_error(err, span);
+                // Name the rule or topic when its id can be read.
+                let id = value
+                    .get_ref()
+                    .get("id")
+                    .and_then(|id| id.get_ref().as_str())
+                    .map(str::to_owned);
+                if let (Some(id), Some(d)) = (id, self.diagnostics.last_mut()) {
+                    d.rule = Some(id);
+                }
+                None
+            }
+        }
+    }
+
+    fn items<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        key: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Vec<T> {
+        match value.get_ref() {
+            DeValue::Array(items) => items.iter().filter_map(|v| self.item(v)).collect(),
+            _ => {
+                self.error(
+                    "toml",
+                    format!("`{key}` must be an array of tables"),
+                    value.span(),
+                )
+                .help = Some(format!("write each entry as [[{key}]]"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn check_id(&mut self, what: &str, id: &Spanned<String>, topic: bool) -> bool {
+        let valid_char = |c: char| {
+            if topic {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+            } else {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+            }
+        };
+        let text = id.get_ref();
+        if text.is_empty() || text.len() > MAX_ID_BYTES || !text.chars().all(valid_char) {
+            let help = if topic {
+                format!("use 1 to {MAX_ID_BYTES} lowercase ASCII letters, digits or `_`, e.g. \"diplomacy\"")
+            } else {
+                format!("use 1 to {MAX_ID_BYTES} ASCII letters, digits, `_`, `.` or `-`, e.g. \"diplomacy.talks\"")
+            };
+            self.error(
+                "invalid-id",
+                format!("invalid {what} id `{text}`"),
+                id.span(),
+            )
+            .help = Some(help);
+            return false;
+        }
+        true
+    }
+}
+
+impl RuleSet {
+    /// Parses and validates a rule file. `origin` names it in diagnostics (a path, or
+    /// `<embedded>`).
+    ///
+    /// Checks: TOML syntax, the shape above (unknown keys are errors), id syntax, unique ids,
+    /// known topics, thresholds and weights, and the syntax of every query. Query literals are
+    /// normalized and checked when the set is compiled ([`Engine::new`](crate::engine::Engine::new)).
+    ///
+    /// # Errors
+    /// [`RuleSetError`] listing every problem found, each with file, line, column, rule id, and
+    /// what to write instead.
+    pub fn from_toml(origin: &str, text: &str) -> Result<RuleSet, RuleSetError> {
+        let mut loader = Loader {
+            source: Source {
+                origin: origin.to_owned(),
+                text: Arc::from(text),
+            },
+            diagnostics: Vec::new(),
+        };
+        let (document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
+        let whole = 0..text.len();
+        if !syntax_errors.is_empty() {
+            for err in syntax_errors {
+                loader.toml_error(err, whole.clone());
+            }
+            return Err(RuleSetError::new(loader.diagnostics));
+        }
+        let document = document.into_inner();
+
+        let mut raw_set = None;
+        let mut raw_topics = Vec::new();
+        let mut raw_rules = Vec::new();
+        for (key, value) in document.iter() {
+            match key.get_ref().as_ref() {
+                "rule_set" => raw_set = loader.item::<RawRuleSet>(value),
+                "topics" => raw_topics = loader.items::<RawTopic>("topics", value),
+                "rules" => raw_rules = loader.items::<RawRule>("rules", value),
+                other => {
+                    loader
+                        .error("toml", format!("unknown key `{other}`"), key.span())
+                        .help =
+                        Some("the top level has [rule_set], [[topics]] and [[rules]]".to_owned());
+                }
+            }
+        }
+        if raw_set.is_none() && !document.iter().any(|(k, _)| k.get_ref() == "rule_set") {
+            loader
+                .error("toml", "missing [rule_set] table".to_owned(), 0..0)
+                .help =
+                Some("start the file with [rule_set] name = \"...\" version = \"...\"".to_owned());
+        }
+
+        let mut topics: Vec<Topic> = Vec::new();
+        for raw in raw_topics {
+            if !loader.check_id("topic", &raw.id, true) {
+                continue;
+            }
+            if let Some(first) = topics.iter().find(|t| &t.id == raw.id.get_ref()) {
+                let line = loader
+                    .source
+                    .locate(first.id_span.clone())
+                    .map_or(0, |l| l.line);
+                loader
+                    .error(
+                        "duplicate-id",
+                        format!("topic `{}` is defined twice", raw.id.get_ref()),
+                        raw.id.span(),
+                    )
+                    .help = Some(format!(
+                    "the first definition is on line {line}; remove or rename one"
+                ));
+                continue;
+            }
+            let threshold = raw.threshold.as_ref().map_or(1.0, |t| *t.get_ref());
+            if !(threshold.is_finite() && threshold > 0.0) {
+                let span = raw.threshold.as_ref().map_or(raw.id.span(), |t| t.span());
+                loader
+                    .error(
+                        "invalid-threshold",
+                        format!(
+                            "threshold {threshold} of topic `{}` is not a positive number",
+                            raw.id.get_ref()
+                        ),
+                        span,
+                    )
+                    .help = Some("write a threshold > 0, e.g. threshold = 1.0".to_owned());
+                continue;
+            }
+            topics.push(Topic {
+                name: raw.name.unwrap_or_else(|| raw.id.get_ref().clone()),
+                description: raw.description,
+                threshold,
+                id_span: raw.id.span(),
+                id: raw.id.into_inner(),
+            });
+        }
+        if topics.is_empty() && loader.diagnostics.is_empty() {
+            loader
+                .error(
+                    "no-topics",
+                    "the rule set defines no topics".to_owned(),
+                    0..0,
+                )
+                .help = Some("add a [[topics]] table with id = \"...\"".to_owned());
+        }
+
+        if raw_rules.len() > MAX_RULES {
+            loader
+                .error(
+                    "too-many-rules",
+                    format!(
+                        "{} rules, more than the limit of {MAX_RULES}",
+                        raw_rules.len()
+                    ),
+                    0..0,
+                )
+                .help = Some("split the rule set or merge rules with OR".to_owned());
+        }
+
+        let mut rules: Vec<Rule> = Vec::with_capacity(raw_rules.len());
+        let mut seen = rustc_hash::FxHashMap::<String, Range<usize>>::default();
+        for raw in raw_rules {
+            let id = raw.id.get_ref().clone();
+            if !loader.check_id("rule", &raw.id, false) {
+                continue;
+            }
+            let mut ok = true;
+            if let Some(first) = seen.get(&id) {
+                let line = loader.source.locate(first.clone()).map_or(0, |l| l.line);
+                let d = loader.error(
+                    "duplicate-id",
+                    format!("rule `{id}` is defined twice"),
+                    raw.id.span(),
+                );
+                d.rule = Some(id.clone());
+                d.help = Some(format!(
+                    "the first definition is on line {line}; rename one, e.g. \"{id}-2\""
+                ));
+                ok = false;
+            } else {
+                seen.insert(id.clone(), raw.id.span());
+            }
+            if !topics.iter().any(|t| &t.id == raw.topic.get_ref()) {
+                let known: Vec<_> = topics.iter().map(|t| t.id.as_str()).collect();
+                let d = loader.error(
+                    "unknown-topic",
+                    format!(
+                        "rule `{id}` names topic `{}`, which is not defined",
+                        raw.topic.get_ref()
+                    ),
+                    raw.topic.span(),
+                );
+                d.rule = Some(id.clone());
+                d.help = Some(if known.is_empty() {
+                    "define the topic in a [[topics]] table".to_owned()
+                } else {
+                    format!("use one of: {}", known.join(", "))
+                });
+                ok = false;
+            }
+            let weight = raw.weight.as_ref().map_or(1.0, |w| *w.get_ref());
+            if !weight.is_finite() || weight == 0.0 {
+                let span = raw.weight.as_ref().map_or(raw.id.span(), |w| w.span());
+                let d = loader.error(
+                    "invalid-weight",
+                    format!("weight {weight} is not a finite, non-zero number"),
+                    span,
+                );
+                d.rule = Some(id.clone());
+                d.help = Some(
+                    "write e.g. weight = 1.0 (negative weights lower the topic score)".to_owned(),
+                );
+                ok = false;
+            }
+            let query_origin = QueryOrigin {
+                span: raw.query.span(),
+            };
+            let expr = match parse_query(raw.query.get_ref()) {
+                Ok(expr) => Some(expr),
+                Err(err) => {
+                    let span = query_origin.file_range(text, &err.span);
+                    let d = loader.error("query-syntax", err.message, span);
+                    d.rule = Some(id.clone());
+                    d.help = err.help;
+                    None
+                }
+            };
+            let (Some(expr), true) = (expr, ok) else {
+                continue;
+            };
+            let example = |e: Spanned<RawExample>| {
+                let span = e.span();
+                let (title, body) = match e.into_inner() {
+                    RawExample::Body(body) => (String::new(), body),
+                    RawExample::Article { title, body } => (title, body),
+                };
+                Example { title, body, span }
+            };
+            rules.push(Rule {
+                id,
+                topic: raw.topic.into_inner(),
+                query: raw.query.into_inner(),
+                expr,
+                weight,
+                description: raw.description,
+                matches: raw.examples.matches.into_iter().map(example).collect(),
+                no_matches: raw.examples.no_match.into_iter().map(example).collect(),
+                id_span: raw.id.span(),
+                query_origin,
+            });
+        }
+
+        if let Some(raw) = &raw_set {
+            for (what, value) in [("name", &raw.name), ("version", &raw.version)] {
+                if value.get_ref().trim().is_empty() {
+                    loader
+                        .error("toml", format!("rule_set.{what} is empty"), value.span())
+                        .help = Some(format!("write a {what}, e.g. {what} = \"default\""));
+                }
+            }
+        }
+        match raw_set {
+            Some(raw) if loader.diagnostics.is_empty() => Ok(RuleSet {
+                name: raw.name.into_inner(),
+                version: raw.version.into_inner(),
+                description: raw.description,
+                accent_sensitive: raw.accent_sensitive,
+                topics,
+                rules,
+                source: loader.source,
+            }),
+            _ => Err(RuleSetError::new(loader.diagnostics)),
+        }
+    }
+
+    /// The file location of `query_span` inside the query of `rule`.
+    pub fn query_location(&self, rule: &Rule, query_span: &QuerySpan) -> Option<super::Location> {
+        self.source
+            .locate(rule.query_origin.file_range(&self.source.text, query_span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_offsets_through_escapes() {
+        assert_eq!(raw_offset("'a b'", 2), 3);
+        assert_eq!(raw_offset("'''\na b'''", 2), 6);
+        // "\"x\" y": decoded `"x" y`, offset 4 is `y`.
+        assert_eq!(raw_offset(r#""\"x\" y""#, 4), 7);
+        // "\u00e9 y": decoded `é y` (é is 2 bytes), offset 3 is `y`.
+        assert_eq!(raw_offset(r#""\u00e9 y""#, 3), 8);
+    }
+}

@@ -1,0 +1,732 @@
+//! The query parser: text to [`Expr`].
+//!
+//! # Grammar (BNF)
+//!
+//! ```text
+//! query      ::= or_expr EOF
+//! or_expr    ::= and_expr ( "OR" and_expr )*
+//! and_expr   ::= unary ( "AND" unary )*            ; "a AND NOT b" is "a AND (NOT b)"
+//! unary      ::= "NOT" unary | near_expr
+//! near_expr  ::= scoped [ near_op scoped ]         ; no chains: a NEAR/2 b NEAR/2 c is an error
+//! near_op    ::= "NEAR/" digits | "ONEAR/" digits
+//! scoped     ::= field ":" scoped | primary
+//! field      ::= "title" | "body"
+//! primary    ::= "(" or_expr ")" | phrase | exact | word
+//! phrase     ::= '"' words '"'                     ; curly quotes “ ” accepted
+//! exact      ::= "{" words "}" | "{" phrase "}"    ; case-sensitive
+//! word       ::= wordchar+ [ "*" ]                 ; wordchar: not space, ( ) " { } : “ ”
+//! ```
+//!
+//! Precedence, tightest first: field scope, `NEAR`/`ONEAR`, `NOT`, `AND`, `OR`. So
+//! `a AND b OR c AND d` is `(a AND b) OR (c AND d)` and `NOT a AND b` is `(NOT a) AND b`.
+//! Operators are written in capitals; two operands side by side without an operator are an error
+//! (write `AND`, `OR`, or quote the words as a phrase). `NEAR` operands are literals or
+//! parenthesised OR-groups of literals.
+//!
+//! # Limits
+//! - a query is at most [`MAX_QUERY_BYTES`] bytes;
+//! - parentheses, `NOT` and field scopes nest at most [`MAX_DEPTH`] deep;
+//! - `NEAR/n` takes `n` from 0 to [`MAX_NEAR_DISTANCE`].
+//!
+//! # Errors
+//! Every error is a [`ParseError`] with the byte span of the offending text and, where there is
+//! one, what to write instead. The parser never panics (a property test feeds it random input).
+
+use std::fmt;
+
+use super::ast::{Expr, ExprKind, Literal, LiteralKind, QuerySpan};
+use crate::article::Field;
+
+/// Longest accepted query, in bytes.
+pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// Deepest accepted nesting of parentheses, `NOT` and field scopes.
+pub const MAX_DEPTH: usize = 32;
+/// Largest `n` in `NEAR/n` and `ONEAR/n`.
+pub const MAX_NEAR_DISTANCE: u32 = 100;
+
+/// A syntax error in a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+    /// Where: byte range of the query text, `end` exclusive (may be empty at the end of input).
+    pub span: QuerySpan,
+    /// What to write instead, when the parser can tell.
+    pub help: Option<String>,
+}
+
+impl ParseError {
+    fn new(message: impl Into<String>, span: QuerySpan) -> ParseError {
+        ParseError {
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> ParseError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at bytes {}..{}",
+            self.message, self.span.start, self.span.end
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, " (help: {help})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses one query. See the module doc for the grammar and limits.
+///
+/// # Errors
+/// [`ParseError`] for any syntax error or exceeded limit.
+///
+/// # Example
+/// ```
+/// use rubric::rules::{parse_query, ExprKind};
+/// let expr = parse_query("sanctions AND oil OR talks AND Geneva").unwrap();
+/// assert!(matches!(expr.kind, ExprKind::Or(ref ops) if ops.len() == 2));
+/// ```
+pub fn parse_query(query: &str) -> Result<Expr, ParseError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ParseError::new(
+            format!(
+                "query is {} bytes, longer than the limit of {MAX_QUERY_BYTES}",
+                query.len()
+            ),
+            0..query.len(),
+        )
+        .help("split it into several rules of the same topic"));
+    }
+    let tokens = lex(query)?;
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
+    if parser.peek().kind == Tok::Eof {
+        return Err(ParseError::new("empty query", 0..query.len())
+            .help("write at least one term, e.g. query = 'ceasefire'"));
+    }
+    let expr = parser.or_expr()?;
+    let next = parser.peek();
+    match next.kind {
+        Tok::Eof => Ok(expr),
+        Tok::RParen => Err(ParseError::new("unmatched `)`", next.span.clone())
+            .help("remove it or add the `(` it closes")),
+        _ => Err(parser.missing_operator()),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    LParen,
+    RParen,
+    And,
+    Or,
+    Not,
+    Near { distance: u32, ordered: bool },
+    Field(Field),
+    Word(String),
+    Phrase { text: String, text_offset: usize },
+    Exact { text: String, text_offset: usize },
+    Eof,
+}
+
+#[derive(Clone, Debug)]
+struct Lexeme {
+    kind: Tok,
+    span: QuerySpan,
+}
+
+fn is_open_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201C}' | '\u{201D}')
+}
+
+fn is_word_char(c: char) -> bool {
+    !(c.is_whitespace() || matches!(c, '(' | ')' | '{' | '}' | ':') || is_open_quote(c))
+}
+
+fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
+    let mut out = Vec::new();
+    let mut chars = query.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        match c {
+            '(' | ')' => {
+                chars.next();
+                let kind = if c == '(' { Tok::LParen } else { Tok::RParen };
+                out.push(Lexeme {
+                    kind,
+                    span: start..start + 1,
+                });
+            }
+            '}' => {
+                return Err(ParseError::new("unmatched `}`", start..start + 1)
+                    .help("exact terms are written {US} or {\"Security Council\"}"));
+            }
+            ':' => {
+                return Err(
+                    ParseError::new("`:` without a field name", start..start + 1)
+                        .help("write title:term or body:term, or quote text that contains a colon"),
+                );
+            }
+            c if is_open_quote(c) => {
+                chars.next();
+                let text_offset = start + c.len_utf8();
+                let end = loop {
+                    match chars.next() {
+                        Some((i, q)) if is_open_quote(q) => break i,
+                        Some(_) => {}
+                        None => {
+                            return Err(ParseError::new("unterminated phrase", start..query.len())
+                                .help("close the phrase with a `\"`"))
+                        }
+                    }
+                };
+                let text = &query[text_offset..end];
+                let span = start..end + query[end..].chars().next().map_or(1, char::len_utf8);
+                if text.trim().is_empty() {
+                    return Err(ParseError::new("empty phrase", span)
+                        .help("write words between the quotes or remove them"));
+                }
+                out.push(Lexeme {
+                    kind: Tok::Phrase {
+                        text: text.to_owned(),
+                        text_offset,
+                    },
+                    span,
+                });
+            }
+            '{' => {
+                chars.next();
+                let mut text_offset = start + 1;
+                let end = loop {
+                    match chars.next() {
+                        Some((i, '}')) => break i,
+                        Some((i, '{')) => {
+                            return Err(ParseError::new("`{` inside an exact term", i..i + 1)
+                                .help("exact terms do not nest: write {US}"))
+                        }
+                        Some(_) => {}
+                        None => {
+                            return Err(ParseError::new(
+                                "unterminated exact term",
+                                start..query.len(),
+                            )
+                            .help("close it with `}`, as in {US}"))
+                        }
+                    }
+                };
+                let mut text = &query[text_offset..end];
+                let trimmed = text.trim();
+                if let (Some(first), Some(last)) = (trimmed.chars().next(), trimmed.chars().last())
+                {
+                    if is_open_quote(first)
+                        && is_open_quote(last)
+                        && trimmed.chars().nth(1).is_some()
+                    {
+                        let lead = text.len() - text.trim_start().len();
+                        text_offset += lead + first.len_utf8();
+                        text = &trimmed[first.len_utf8()..trimmed.len() - last.len_utf8()];
+                    }
+                }
+                if text.trim().is_empty() {
+                    return Err(ParseError::new("empty exact term", start..end + 1)
+                        .help("write the case-sensitive word inside, as in {US}"));
+                }
+                if let Some(i) = text.find('*') {
+                    let at = text_offset + i;
+                    return Err(ParseError::new(
+                        "wildcards are not allowed in exact terms",
+                        at..at + 1,
+                    )
+                    .help("exact terms match whole words: write {NATO} or nato*"));
+                }
+                out.push(Lexeme {
+                    kind: Tok::Exact {
+                        text: text.to_owned(),
+                        text_offset,
+                    },
+                    span: start..end + 1,
+                });
+            }
+            _ => {
+                let mut end = start;
+                while let Some(&(i, c)) = chars.peek() {
+                    if !is_word_char(c) {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                let word = &query[start..end];
+                let span = start..end;
+                if let Some(&(colon, ':')) = chars.peek() {
+                    chars.next();
+                    let field = match word {
+                        "title" | "TITLE" | "Title" => Field::Title,
+                        "body" | "BODY" | "Body" => Field::Body,
+                        _ => return Err(ParseError::new(
+                            format!("unknown field `{word}`"),
+                            start..colon + 1,
+                        )
+                        .help(
+                            "the fields are title: and body:; to match text with a colon, quote it",
+                        )),
+                    };
+                    out.push(Lexeme {
+                        kind: Tok::Field(field),
+                        span: start..colon + 1,
+                    });
+                    continue;
+                }
+                out.push(Lexeme {
+                    kind: word_token(word, span.clone())?,
+                    span,
+                });
+            }
+        }
+    }
+    out.push(Lexeme {
+        kind: Tok::Eof,
+        span: query.len()..query.len(),
+    });
+    Ok(out)
+}
+
+fn word_token(word: &str, span: QuerySpan) -> Result<Tok, ParseError> {
+    match word {
+        "AND" => return Ok(Tok::And),
+        "OR" => return Ok(Tok::Or),
+        "NOT" => return Ok(Tok::Not),
+        "NEAR" | "ONEAR" => {
+            return Err(
+                ParseError::new(format!("{word} needs a distance"), span).help(format!(
+                    "write {word}/5 for at most 5 words between the operands"
+                )),
+            )
+        }
+        _ => {}
+    }
+    let upper = word.to_ascii_uppercase();
+    for (prefix, ordered) in [("NEAR/", false), ("ONEAR/", true)] {
+        if !upper.starts_with(prefix) {
+            continue;
+        }
+        let name = &prefix[..prefix.len() - 1];
+        if !word.starts_with(prefix) {
+            return Err(
+                ParseError::new("operators are written in capitals", span).help(format!(
+                    "write {}{}",
+                    prefix,
+                    &word[prefix.len()..]
+                )),
+            );
+        }
+        let digits = &word[prefix.len()..];
+        let distance = digits
+            .parse::<u32>()
+            .ok()
+            .filter(|d| digits.bytes().all(|b| b.is_ascii_digit()) && *d <= MAX_NEAR_DISTANCE)
+            .ok_or_else(|| {
+                ParseError::new(
+                    format!("{name} needs a whole number of words from 0 to {MAX_NEAR_DISTANCE}"),
+                    span.start + prefix.len()..span.end,
+                )
+                .help(format!(
+                    "write {name}/5 for at most 5 words between the operands"
+                ))
+            })?;
+        return Ok(Tok::Near { distance, ordered });
+    }
+    Ok(Tok::Word(word.to_owned()))
+}
+
+struct Parser {
+    tokens: Vec<Lexeme>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Lexeme {
+        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+    }
+
+    fn bump(&mut self) -> Lexeme {
+        let lexeme = self.peek().clone();
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        lexeme
+    }
+
+    fn enter(&mut self, span: &QuerySpan) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError::new(
+                format!("nesting deeper than the limit of {MAX_DEPTH}"),
+                span.clone(),
+            )
+            .help("flatten the query: a OR b OR c needs no parentheses"));
+        }
+        Ok(())
+    }
+
+    /// The error for two operands side by side.
+    fn missing_operator(&self) -> ParseError {
+        let next = self.peek();
+        let mut err = ParseError::new(
+            "expected AND, OR or NOT between two terms",
+            next.span.clone(),
+        );
+        let help = match &next.kind {
+            Tok::Word(w) if matches!(w.as_str(), "and" | "or" | "not" | "And" | "Or" | "Not") => {
+                format!(
+                    "operators are written in capitals: write {}",
+                    w.to_uppercase()
+                )
+            }
+            Tok::Word(_) => {
+                "write AND or OR before it, or quote the words as a phrase: \"peace talks\""
+                    .to_owned()
+            }
+            Tok::Near { .. } => {
+                "NEAR cannot be chained: write (a NEAR/3 b) AND (b NEAR/3 c)".to_owned()
+            }
+            _ => "write AND or OR before it".to_owned(),
+        };
+        err.help = Some(help);
+        err
+    }
+
+    /// `or_expr ::= and_expr ( "OR" and_expr )*`
+    fn or_expr(&mut self) -> Result<Expr, ParseError> {
+        let first = self.and_expr()?;
+        let mut operands = vec![first];
+        while self.peek().kind == Tok::Or {
+            self.bump();
+            operands.push(self.and_expr()?);
+        }
+        Ok(join(operands, ExprKind::Or))
+    }
+
+    /// `and_expr ::= unary ( "AND" unary )*`
+    fn and_expr(&mut self) -> Result<Expr, ParseError> {
+        let first = self.unary()?;
+        let mut operands = vec![first];
+        loop {
+            match self.peek().kind {
+                Tok::And => {
+                    self.bump();
+                    operands.push(self.unary()?);
+                }
+                Tok::Word(_)
+                | Tok::Phrase { .. }
+                | Tok::Exact { .. }
+                | Tok::LParen
+                | Tok::Field(_)
+                | Tok::Not
+                | Tok::Near { .. } => return Err(self.missing_operator()),
+                _ => break,
+            }
+        }
+        Ok(join(operands, ExprKind::And))
+    }
+
+    /// `unary ::= "NOT" unary | near_expr`
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.peek().kind == Tok::Not {
+            let not = self.bump();
+            self.enter(&not.span)?;
+            let operand = self.unary()?;
+            self.depth -= 1;
+            let span = not.span.start..operand.span.end;
+            return Ok(Expr {
+                kind: ExprKind::Not(Box::new(operand)),
+                span,
+            });
+        }
+        self.near_expr()
+    }
+
+    /// `near_expr ::= scoped [ near_op scoped ]`
+    fn near_expr(&mut self) -> Result<Expr, ParseError> {
+        let left = self.scoped()?;
+        let Tok::Near { distance, ordered } = self.peek().kind else {
+            return Ok(left);
+        };
+        self.bump();
+        check_proximity_operand(&left)?;
+        let right = self.scoped()?;
+        check_proximity_operand(&right)?;
+        if let Tok::Near { .. } = self.peek().kind {
+            return Err(
+                ParseError::new("NEAR cannot be chained", self.peek().span.clone())
+                    .help("write (a NEAR/3 b) AND (b NEAR/3 c)"),
+            );
+        }
+        let span = left.span.start..right.span.end;
+        Ok(Expr {
+            kind: ExprKind::Near {
+                left: Box::new(left),
+                right: Box::new(right),
+                distance,
+                ordered,
+            },
+            span,
+        })
+    }
+
+    /// `scoped ::= field ":" scoped | primary`
+    fn scoped(&mut self) -> Result<Expr, ParseError> {
+        if let Tok::Field(field) = self.peek().kind {
+            let scope = self.bump();
+            self.enter(&scope.span)?;
+            let expr = self.scoped()?;
+            self.depth -= 1;
+            let span = scope.span.start..expr.span.end;
+            return Ok(Expr {
+                kind: ExprKind::Scope {
+                    field,
+                    expr: Box::new(expr),
+                },
+                span,
+            });
+        }
+        self.primary()
+    }
+
+    /// `primary ::= "(" or_expr ")" | phrase | exact | word`
+    fn primary(&mut self) -> Result<Expr, ParseError> {
+        let lexeme = self.bump();
+        let literal = |kind, text: String, text_offset| Expr {
+            kind: ExprKind::Literal(Literal {
+                kind,
+                text,
+                text_offset,
+            }),
+            span: lexeme.span.clone(),
+        };
+        match lexeme.kind.clone() {
+            Tok::LParen => {
+                self.enter(&lexeme.span)?;
+                if self.peek().kind == Tok::RParen {
+                    let close = self.peek().span.clone();
+                    return Err(
+                        ParseError::new("empty parentheses", lexeme.span.start..close.end)
+                            .help("write a term inside or remove them"),
+                    );
+                }
+                let mut inner = self.or_expr()?;
+                self.depth -= 1;
+                let close = self.bump();
+                if close.kind != Tok::RParen {
+                    return Err(ParseError::new("unclosed `(`", lexeme.span.clone())
+                        .help("add the `)` that closes it"));
+                }
+                inner.span = lexeme.span.start..close.span.end;
+                Ok(inner)
+            }
+            Tok::Word(text) => Ok(literal(LiteralKind::Word, text, lexeme.span.start)),
+            Tok::Phrase { text, text_offset } => {
+                Ok(literal(LiteralKind::Phrase, text, text_offset))
+            }
+            Tok::Exact { text, text_offset } => Ok(literal(LiteralKind::Exact, text, text_offset)),
+            Tok::Eof => Err(
+                ParseError::new("query ends where a term was expected", lexeme.span)
+                    .help("finish the query with a term, or remove the trailing operator"),
+            ),
+            Tok::RParen => Err(ParseError::new("expected a term before `)`", lexeme.span)
+                .help("remove the operator before it or write a term")),
+            Tok::And | Tok::Or => Err(ParseError::new(
+                "expected a term, found an operator",
+                lexeme.span,
+            )
+            .help("remove the doubled operator or write a term before it")),
+            Tok::Near { .. } => Err(
+                ParseError::new("NEAR needs a term on each side", lexeme.span)
+                    .help("write a NEAR/5 b"),
+            ),
+            Tok::Not | Tok::Field(_) => {
+                Err(ParseError::new("NOT cannot be a NEAR operand", lexeme.span)
+                    .help("write (a NEAR/5 b) AND NOT c"))
+            }
+        }
+    }
+}
+
+fn join(mut operands: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Expr {
+    if operands.len() == 1 {
+        return operands.pop().expect("one operand");
+    }
+    let span = operands[0].span.start..operands[operands.len() - 1].span.end;
+    Expr {
+        kind: make(operands),
+        span,
+    }
+}
+
+/// A NEAR operand: a literal, a scoped operand, or an OR of operands.
+fn check_proximity_operand(expr: &Expr) -> Result<(), ParseError> {
+    match &expr.kind {
+        ExprKind::Literal(_) => Ok(()),
+        ExprKind::Scope { expr, .. } => check_proximity_operand(expr),
+        ExprKind::Or(operands) => operands.iter().try_for_each(check_proximity_operand),
+        _ => Err(ParseError::new(
+            "NEAR operands must be terms, phrases, wildcards or parenthesised OR-groups of them",
+            expr.span.clone(),
+        )
+        .help("move AND and NOT outside the proximity: (a NEAR/5 b) AND c")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders a tree compactly for table tests.
+    fn show(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Or(ops) => {
+                format!("or({})", ops.iter().map(show).collect::<Vec<_>>().join(","))
+            }
+            ExprKind::And(ops) => format!(
+                "and({})",
+                ops.iter().map(show).collect::<Vec<_>>().join(",")
+            ),
+            ExprKind::Not(e) => format!("not({})", show(e)),
+            ExprKind::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => format!(
+                "{}near{}({},{})",
+                if *ordered { "o" } else { "" },
+                distance,
+                show(left),
+                show(right)
+            ),
+            ExprKind::Scope { field, expr } => format!("{}:{}", field.name(), show(expr)),
+            ExprKind::Literal(l) => match l.kind {
+                LiteralKind::Word => l.text.clone(),
+                LiteralKind::Phrase => format!("\"{}\"", l.text),
+                LiteralKind::Exact => format!("{{{}}}", l.text),
+            },
+        }
+    }
+
+    #[test]
+    fn precedence_and_shapes() {
+        let table = [
+            ("a", "a"),
+            ("a OR b", "or(a,b)"),
+            ("a AND b OR c AND d", "or(and(a,b),and(c,d))"),
+            ("a OR b AND c", "or(a,and(b,c))"),
+            ("NOT a AND b", "and(not(a),b)"),
+            ("a AND NOT b", "and(a,not(b))"),
+            ("NOT NOT a", "not(not(a))"),
+            ("(a OR b) AND c", "and(or(a,b),c)"),
+            ("a NEAR/3 b", "near3(a,b)"),
+            ("a ONEAR/0 b", "onear0(a,b)"),
+            ("(a OR \"b c\") NEAR/5 d*", "near5(or(a,\"b c\"),d*)"),
+            ("NOT a NEAR/2 b", "not(near2(a,b))"),
+            ("a NEAR/2 b AND c", "and(near2(a,b),c)"),
+            ("title:a AND NOT title:b*", "and(title:a,not(title:b*))"),
+            ("title:(a OR b)", "title:or(a,b)"),
+            ("{US} AND troops", "and({US},troops)"),
+            ("{\"Security Council\"}", "{Security Council}"),
+            ("“peace talks”", "\"peace talks\""),
+            ("\"country's leadership\"", "\"country's leadership\""),
+            ("state-of-the-art", "state-of-the-art"),
+        ];
+        for (query, expected) in table {
+            let expr = parse_query(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+            assert_eq!(show(&expr), expected, "{query}");
+        }
+    }
+
+    #[test]
+    fn spans_cover_the_written_text() {
+        let q = "aid AND (food OR \"relief supplies\")";
+        let e = parse_query(q).unwrap();
+        let ExprKind::And(ops) = &e.kind else {
+            panic!()
+        };
+        assert_eq!(&q[ops[1].span.clone()], "(food OR \"relief supplies\")");
+        assert_eq!(&q[e.span.clone()], q);
+    }
+
+    #[test]
+    fn errors_point_at_the_problem_and_say_what_to_write() {
+        // (query, text under the span, words the help must contain)
+        let table = [
+            ("peace talks", "talks", "phrase"),
+            ("peace and talks", "and", "write AND"),
+            ("a AND", "", "trailing operator"),
+            ("a OR OR b", "OR", "doubled"),
+            ("(a OR b", "(", ")"),
+            ("a OR b)", ")", "("),
+            ("\"peace talks", "\"peace talks", "close"),
+            ("a NEAR b", "NEAR", "NEAR/5"),
+            ("a NEAR/x b", "x", "NEAR/5"),
+            ("a near/3 b", "near/3", "NEAR/3"),
+            ("a NEAR/3 b NEAR/3 c", "NEAR/3", "(a NEAR/3 b) AND"),
+            ("(a AND b) NEAR/3 c", "(a AND b)", "outside"),
+            ("country:France", "country:", "title:"),
+            ("{US", "{US", "}"),
+            ("{nat*}", "*", "{NATO}"),
+            ("()", "()", "term"),
+            ("\"\"", "\"\"", "words"),
+            ("", "", "ceasefire"),
+        ];
+        for (query, under, help) in table {
+            let err = parse_query(query).expect_err(query);
+            assert_eq!(&query[err.span.clone()], under, "{query}: {err}");
+            let h = err.help.clone().unwrap_or_default();
+            assert!(h.contains(help), "{query}: help {h:?} lacks {help:?}");
+        }
+    }
+
+    /// Regression, found by the `parser_never_panics` property test: a lone curly quote in braces
+    /// once sliced the string backwards.
+    #[test]
+    fn lone_curly_quote_in_braces() {
+        let expr = parse_query("{“}").unwrap();
+        assert!(matches!(expr.kind, ExprKind::Literal(ref l) if l.text == "“"));
+    }
+
+    #[test]
+    fn limits() {
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        assert!(parse_query(&deep).unwrap_err().message.contains("nesting"));
+        let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse_query(&ok).is_ok());
+        let long = vec!["aid"; MAX_QUERY_BYTES / 7 + 1].join(" OR ");
+        assert!(parse_query(&long)
+            .unwrap_err()
+            .message
+            .contains("longer than"));
+        assert!(parse_query("a NEAR/101 b").is_err());
+        assert!(parse_query("a NEAR/100 b").is_ok());
+    }
+}

@@ -1,0 +1,476 @@
+//! Text normalization and tokenization with an offset map back to the original text.
+//!
+//! Rules never see raw article text: each field is turned into a sequence of [`Tokens`], and every
+//! token keeps the byte range of the ORIGINAL text it came from, so evidence can quote the article
+//! exactly as it was sent (curly apostrophes, soft hyphens and all).
+//!
+//! # Pipeline
+//!
+//! 1. **View.** The text is cut into extended grapheme clusters (UAX #29, `unicode-segmentation`).
+//!    Each cluster is rewritten independently and the result is appended to a *view* string, with a
+//!    segment map from view bytes to original bytes:
+//!    - soft hyphens (U+00AD), zero-width space/joiners (U+200B..U+200D), word joiner (U+2060) and
+//!      BOM (U+FEFF) are dropped, so a word they split stays one word;
+//!    - typographic apostrophes (U+2018, U+2019, U+201B, U+02BC, U+FF07) become `'`, typographic double
+//!      quotes (U+201C..U+201F, U+00AB, U+00BB) become `"`;
+//!    - Unicode NFKC (`unicode-normalization`): full-width letters, ligatures, no-break spaces
+//!      (become plain spaces), NFD accents recomposed;
+//!    - unless the rule set is accent-sensitive, accents are removed: the cluster is decomposed
+//!      (NFD) and characters of the Combining Diacritical Marks block (U+0300..U+036F) are dropped.
+//!
+//!    ASCII runs are copied as they are without running the Unicode machinery (they are already in
+//!    every normal form); only the last ASCII character before non-ASCII text goes through it, since
+//!    a combining mark may follow it.
+//! 2. **Words.** The view is split at UAX #29 word boundaries; a word is a segment with at least one
+//!    alphanumeric character. Hyphens, slashes and dashes separate words (`state-of-the-art` is four
+//!    words); apostrophes and periods between letters do not (`country's`, `U.S`).
+//! 3. **Keys.** Each word gets two keys:
+//!    - the *exact* key: the view text with periods removed when the word has no digit (`U.S.` and
+//!      `US` both give `US`; `3.5` stays `3.5`) and a possessive `'s` or trailing `'` removed
+//!      (`Kazakhstan's` gives `Kazakhstan`). Case-sensitive `{Exact}` terms compare against it;
+//!    - the *folded* key: the exact key after Unicode full case folding (`caseless`, so `ß` gives
+//!      `ss`) and, unless accent-sensitive, accent removal again (`İ` folds to `i` + U+0307, which is
+//!      then removed). Ordinary terms compare against it.
+//!
+//! Query literals go through the very same pipeline, so a rule and a text that look alike to a
+//! reader compare equal.
+//!
+//! # Offsets
+//!
+//! [`Tokens::span`] returns `[start, end)` in UTF-8 bytes of the original text, `end` exclusive,
+//! always on `char` boundaries. A word that starts or ends inside a cluster that NFKC expanded
+//! (e.g. `½` becomes `1⁄2`) maps to the whole cluster. [`OffsetEncoding`] converts byte offsets to
+//! UTF-16 code units or Unicode code points.
+
+use std::ops::Range;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
+
+mod offsets;
+
+pub use offsets::{convert_offsets, OffsetEncoding};
+
+/// How text is normalized; set once per rule set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NormalizeOptions {
+    /// When `true`, accents count (`é` differs from `e`). Default `false`: accents are ignored.
+    pub accent_sensitive: bool,
+}
+
+/// One word of a field: its keys and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TokenRecord {
+    /// Range of the folded key in [`Tokens::keys`].
+    fold: Range<u32>,
+    /// Range of the exact key in [`Tokens::keys`].
+    exact: Range<u32>,
+    /// Byte range in the original text, `end` exclusive.
+    span: Range<usize>,
+}
+
+/// The words of one text, in order, with their keys and original byte spans.
+///
+/// Built by [`tokenize`]. Indexing is by word position (0-based); positions are what `NEAR/n`
+/// counts. Cost: one pass over the text; memory about 40 bytes a word plus the keys.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    keys: String,
+    records: Vec<TokenRecord>,
+}
+
+impl Tokens {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// `true` when the text had no words.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The case-folded key of word `i` (what ordinary terms compare with).
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn folded(&self, i: usize) -> &str {
+        let r = &self.records[i].fold;
+        &self.keys[r.start as usize..r.end as usize]
+    }
+
+    /// The case-preserving key of word `i` (what `{Exact}` terms compare with).
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn exact(&self, i: usize) -> &str {
+        let r = &self.records[i].exact;
+        &self.keys[r.start as usize..r.end as usize]
+    }
+
+    /// The original byte range of word `i`: `[start, end)`, UTF-8 bytes, `end` exclusive.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn span(&self, i: usize) -> Range<usize> {
+        self.records[i].span.clone()
+    }
+
+    /// Iterates over the folded keys in order.
+    pub fn folded_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |i| self.folded(i))
+    }
+}
+
+/// A piece of the view and the original bytes it came from.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    view_start: u32,
+    orig_start: u32,
+    orig_len: u32,
+    /// The view bytes equal the original bytes one for one (ASCII, or a cluster that normalization
+    /// left alone), so an offset inside the segment maps by difference.
+    identity: bool,
+}
+
+/// The normalized view of a text with its map back to the original.
+struct View {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+impl View {
+    fn build(original: &str, options: NormalizeOptions) -> View {
+        let mut view = View {
+            text: String::with_capacity(original.len()),
+            segments: Vec::new(),
+        };
+        let bytes = original.as_bytes();
+        let mut i = 0;
+        let mut scratch = String::new();
+        while i < bytes.len() {
+            // ASCII run [i, j).
+            let mut j = i;
+            while j < bytes.len() && bytes[j].is_ascii() {
+                j += 1;
+            }
+            if j == bytes.len() {
+                view.push_identity(original, i..j);
+                break;
+            }
+            // The last ASCII character may take combining marks from what follows.
+            let unicode_start = if j > i { j - 1 } else { j };
+            if unicode_start > i {
+                view.push_identity(original, i..unicode_start);
+            }
+            // Non-ASCII region up to the next ASCII byte that cannot be part of a cluster.
+            let mut k = j;
+            while k < bytes.len() && !bytes[k].is_ascii() {
+                k += 1;
+            }
+            let region = &original[unicode_start..k];
+            for (offset, cluster) in region.grapheme_indices(true) {
+                let start = unicode_start + offset;
+                normalize_cluster(cluster, options, &mut scratch);
+                if scratch == cluster {
+                    view.push_identity(original, start..start + cluster.len());
+                } else if !scratch.is_empty() {
+                    view.segments.push(Segment {
+                        view_start: view.text.len() as u32,
+                        orig_start: start as u32,
+                        orig_len: cluster.len() as u32,
+                        identity: false,
+                    });
+                    view.text.push_str(&scratch);
+                }
+            }
+            i = k;
+        }
+        view
+    }
+
+    fn push_identity(&mut self, original: &str, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let view_start = self.text.len() as u32;
+        match self.segments.last_mut() {
+            Some(last)
+                if last.identity
+                    && (last.orig_start + last.orig_len) as usize == range.start
+                    && last.view_start + last.orig_len == view_start =>
+            {
+                last.orig_len += range.len() as u32;
+            }
+            _ => self.segments.push(Segment {
+                view_start,
+                orig_start: range.start as u32,
+                orig_len: range.len() as u32,
+                identity: true,
+            }),
+        }
+        self.text.push_str(&original[range]);
+    }
+
+    fn segment_at(&self, view_offset: usize) -> &Segment {
+        let idx = self
+            .segments
+            .partition_point(|s| s.view_start as usize <= view_offset);
+        &self.segments[idx - 1]
+    }
+
+    /// Maps a view range `[start, end)` to the original.
+    fn original_range(&self, range: Range<usize>) -> Range<usize> {
+        let first = self.segment_at(range.start);
+        let start = if first.identity {
+            first.orig_start as usize + (range.start - first.view_start as usize)
+        } else {
+            first.orig_start as usize
+        };
+        let last = self.segment_at(range.end - 1);
+        let end = if last.identity {
+            last.orig_start as usize + (range.end - last.view_start as usize)
+        } else {
+            (last.orig_start + last.orig_len) as usize
+        };
+        start..end
+    }
+}
+
+/// `true` for characters dropped from the view: soft hyphen and zero-width characters.
+pub(crate) fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// Maps typographic apostrophes and double quotes to their ASCII forms.
+pub(crate) fn plain_punctuation(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '\u{FF07}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{00AB}' | '\u{00BB}' => '"',
+        c => c,
+    }
+}
+
+fn is_accent(c: char) -> bool {
+    ('\u{0300}'..='\u{036F}').contains(&c)
+}
+
+fn normalize_cluster(cluster: &str, options: NormalizeOptions, out: &mut String) {
+    out.clear();
+    let cleaned = cluster
+        .chars()
+        .filter(|&c| !is_ignorable(c))
+        .map(plain_punctuation);
+    if options.accent_sensitive {
+        out.extend(cleaned.nfkc());
+    } else {
+        out.extend(cleaned.nfkd().filter(|&c| !is_accent(c)).nfc());
+    }
+}
+
+/// Splits `text` into words with their keys and original spans. See the module doc for the
+/// pipeline. Never panics; an empty or word-less text gives empty [`Tokens`].
+pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
+    let view = View::build(text, options);
+    let mut tokens = Tokens {
+        keys: String::with_capacity(view.text.len() * 2),
+        records: Vec::with_capacity(view.text.len() / 5 + 1),
+    };
+    let mut exact = String::new();
+    for (offset, word) in view.text.split_word_bound_indices() {
+        if !word.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        exact_key(word, &mut exact);
+        if exact.is_empty() {
+            continue;
+        }
+        let exact_start = tokens.keys.len() as u32;
+        tokens.keys.push_str(&exact);
+        let exact_end = tokens.keys.len() as u32;
+        fold_key(&exact, options, &mut tokens.keys);
+        let fold_end = tokens.keys.len() as u32;
+        tokens.records.push(TokenRecord {
+            fold: exact_end..fold_end,
+            exact: exact_start..exact_end,
+            span: view.original_range(offset..offset + word.len()),
+        });
+    }
+    tokens
+}
+
+/// The exact key of a word: periods removed from words without digits, possessive removed.
+fn exact_key(word: &str, out: &mut String) {
+    out.clear();
+    let has_digit = word.chars().any(|c| c.is_numeric());
+    out.extend(word.chars().filter(|&c| has_digit || c != '.'));
+    if let Some(stem) = out.strip_suffix("'s").or_else(|| out.strip_suffix("'S")) {
+        if !stem.is_empty() {
+            let len = stem.len();
+            out.truncate(len);
+        }
+    }
+    while out.ends_with('\'') {
+        out.pop();
+    }
+}
+
+/// Appends the folded form of an exact key to `out`.
+fn fold_key(exact: &str, options: NormalizeOptions, out: &mut String) {
+    if exact.is_ascii() {
+        out.extend(exact.chars().map(|c| c.to_ascii_lowercase()));
+        return;
+    }
+    let folded = caseless::default_case_fold_str(exact);
+    if options.accent_sensitive {
+        out.extend(folded.nfkc());
+    } else {
+        out.extend(folded.nfkd().filter(|&c| !is_accent(c)).nfc());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<(String, String, String)> {
+        let t = tokenize(text, NormalizeOptions::default());
+        (0..t.len())
+            .map(|i| {
+                (
+                    t.folded(i).to_owned(),
+                    t.exact(i).to_owned(),
+                    text[t.span(i)].to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn folded(text: &str) -> Vec<String> {
+        words(text).into_iter().map(|w| w.0).collect()
+    }
+
+    #[test]
+    fn normalization_table() {
+        // (name, input, folded keys)
+        let table: &[(&str, &str, &[&str])] = &[
+            (
+                "soft hyphen inside a word",
+                "cease\u{AD}fire",
+                &["ceasefire"],
+            ),
+            (
+                "zero-width space inside a word",
+                "cease\u{200B}fire",
+                &["ceasefire"],
+            ),
+            ("zero-width joiner", "cease\u{200D}fire", &["ceasefire"]),
+            (
+                "no-break space separates",
+                "foreign\u{A0}minister",
+                &["foreign", "minister"],
+            ),
+            (
+                "narrow no-break space",
+                "foreign\u{202F}minister",
+                &["foreign", "minister"],
+            ),
+            (
+                "line break separates",
+                "foreign\r\nminister",
+                &["foreign", "minister"],
+            ),
+            ("full-width letters (NFKC)", "ＮＡＴＯ", &["nato"]),
+            ("ligature (NFKC)", "\u{FB01}nance", &["finance"]),
+            ("NFD accent", "Chambe\u{301}ry", &["chambery"]),
+            ("NFC accent", "Chambéry", &["chambery"]),
+            ("full case folding sharp s", "Straße", &["strasse"]),
+            ("dotted capital I", "İstanbul", &["istanbul"]),
+            (
+                "curly apostrophe possessive",
+                "country\u{2019}s",
+                &["country"],
+            ),
+            ("straight apostrophe possessive", "country's", &["country"]),
+            (
+                "plural possessive",
+                "students' union",
+                &["students", "union"],
+            ),
+            (
+                "hyphen separates",
+                "state-of-the-art",
+                &["state", "of", "the", "art"],
+            ),
+            ("en dash separates", "Kyiv–Moscow", &["kyiv", "moscow"]),
+            ("dotted acronym", "U.S. troops", &["us", "troops"]),
+            (
+                "decimal number keeps its point",
+                "3.5 million",
+                &["3.5", "million"],
+            ),
+            (
+                "punctuation is not a word",
+                "aid! — (food)",
+                &["aid", "food"],
+            ),
+            ("emoji are not words", "Hilfe 🇺🇦 hält", &["hilfe", "halt"]),
+        ];
+        for (name, input, expected) in table {
+            assert_eq!(folded(input), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn accent_sensitive_keeps_accents() {
+        let t = tokenize(
+            "Chambe\u{301}ry",
+            NormalizeOptions {
+                accent_sensitive: true,
+            },
+        );
+        assert_eq!(t.folded(0), "chambéry");
+    }
+
+    #[test]
+    fn exact_keys_keep_case() {
+        let w = words("U.S. us US Who WHO");
+        let exact: Vec<_> = w.iter().map(|w| w.1.as_str()).collect();
+        assert_eq!(exact, ["US", "us", "US", "Who", "WHO"]);
+    }
+
+    #[test]
+    fn spans_point_into_the_original() {
+        let text = "The cease\u{AD}fire in Chambe\u{301}ry, the country\u{2019}s ＮＡＴＯ.";
+        let w = words(text);
+        let spans: Vec<_> = w.iter().map(|w| w.2.as_str()).collect();
+        assert_eq!(
+            spans,
+            [
+                "The",
+                "cease\u{AD}fire",
+                "in",
+                "Chambe\u{301}ry",
+                "the",
+                "country\u{2019}s",
+                "ＮＡＴＯ"
+            ]
+        );
+    }
+
+    #[test]
+    fn ignorable_between_words_is_not_in_the_span() {
+        let text = "aid\u{200B} now";
+        let t = tokenize(text, NormalizeOptions::default());
+        assert_eq!(&text[t.span(0)], "aid");
+    }
+
+    #[test]
+    fn empty_and_wordless_texts() {
+        assert!(tokenize("", NormalizeOptions::default()).is_empty());
+        assert!(tokenize(" -- \u{AD} … ", NormalizeOptions::default()).is_empty());
+    }
+}
