@@ -289,10 +289,10 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
                 }
                 let info = engine.info();
                 println!(
-                    "{name}: {} rules in {} topics, 0 errors, {} warnings",
-                    info.rule_count,
-                    info.topic_count,
-                    engine.warnings().len()
+                    "{name}: {} in {}, 0 errors, {}",
+                    count(info.rule_count, "rule"),
+                    count(info.topic_count, "topic"),
+                    count(engine.warnings().len(), "warning")
                 );
                 problems += engine.warnings().len();
             }
@@ -306,7 +306,11 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
                     .iter()
                     .filter(|d| d.severity == Severity::Warning)
                     .count();
-                println!("{name}: rejected, {errors} errors, {warnings} warnings");
+                println!(
+                    "{name}: rejected, {}, {}",
+                    count(errors, "error"),
+                    count(warnings, "warning")
+                );
                 problems += err.diagnostics().len();
             }
         }
@@ -316,4 +320,13 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `1 error`, `2 errors`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
