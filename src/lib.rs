@@ -13,6 +13,11 @@
 //!   and column.
 //! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
 //!   confidence, evidence. Knows nothing of gRPC.
+//! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
+//! - [`service`]: thin tonic handlers over the engine (validation, conversion).
+//! - [`error`]: the one table from service errors to gRPC status codes.
+//! - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits, deadlines,
+//!   graceful shutdown.
 //! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
 //!
 //! # Example
@@ -29,7 +34,11 @@
 
 pub mod article;
 pub mod engine;
+pub mod error;
+pub mod pb;
 pub mod rules;
+pub mod server;
+pub mod service;
 pub mod text;
 
 pub use article::{Article, Field};

@@ -1,4 +1,4 @@
-//! The `rubric` command line: classify articles offline and check rule files.
+//! The `rubric` command line: serve the gRPC API, classify articles offline, check rule files.
 
 use std::fs;
 use std::io::{self, BufRead, BufWriter, Read, Write};
@@ -10,6 +10,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rubric::server::{self, ServerConfig};
+use rubric::service::LoadedRules;
 use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding, Severity};
 
 /// rubric: a rule-based news topic classifier.
@@ -22,6 +28,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the gRPC API (rubric.v1.ClassifierService, health, reflection).
+    ///
+    /// The rules are loaded and compiled before the port opens; invalid rules stop startup with
+    /// the full error report (exit status 2). SIGINT or SIGTERM starts a graceful shutdown.
+    Serve(ServeArgs),
     /// Classify articles and print one JSON classification per article.
     ///
     /// An INPUT is a plain-text file (the first line is the title when a blank line follows it,
@@ -37,6 +48,33 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (use port 0 for any free port; the log says which).
+    #[arg(long, default_value = "127.0.0.1:50051", env = "RUBRIC_LISTEN")]
+    listen: String,
+    /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
+    #[arg(long, env = "RUBRIC_RULES")]
+    rules: Option<PathBuf>,
+    /// Log format on standard error; the level comes from RUST_LOG (default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "RUBRIC_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Seconds to let calls in flight finish after SIGINT/SIGTERM before exiting anyway.
+    #[arg(long, default_value_t = 10.0, env = "RUBRIC_DRAIN_TIMEOUT")]
+    drain_timeout: f64,
+    /// Largest request or response message in bytes (OUT_OF_RANGE beyond it).
+    #[arg(long, default_value_t = 4 * 1024 * 1024, env = "RUBRIC_MAX_MESSAGE_BYTES")]
+    max_message_bytes: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -100,6 +138,7 @@ struct JsonArticle {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve(args),
         Command::Classify(args) => classify(args),
         Command::Check { files } => check(&files),
     };
@@ -109,6 +148,85 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_writer(io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    init_logging(args.log_format);
+    if !(args.drain_timeout.is_finite() && args.drain_timeout >= 0.0) {
+        bail!("--drain-timeout must be a number of seconds >= 0");
+    }
+    let rules = match &args.rules {
+        None => LoadedRules::embedded().map_err(|e| e.to_string()),
+        Some(path) => LoadedRules::from_file(path),
+    };
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(report) => {
+            eprintln!("{report}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let config = ServerConfig {
+        drain_timeout: Duration::from_secs_f64(args.drain_timeout),
+        max_message_bytes: args.max_message_bytes,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let info = rules.engine.info();
+        tracing::info!(
+            addr = %addr,
+            rules = %rules.source,
+            rule_set = %info.name,
+            version = %info.version,
+            rule_count = info.rule_count,
+            "serving"
+        );
+        let shared = Arc::new(ArcSwap::from_pointee(rules));
+        server::run(listener, shared, config, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+                    _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 

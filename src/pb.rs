@@ -1,0 +1,11 @@
+//! Generated protobuf and gRPC code for `proto/rubric/v1` (tonic-prost-build via `build.rs`).
+//!
+//! Only [`crate::service`] converts between these types and the engine's; nothing else touches
+//! them. The `.proto` file is the documentation of every message and field.
+
+#![allow(missing_docs, clippy::all, clippy::pedantic)]
+
+tonic::include_proto!("rubric.v1");
+
+/// The encoded `FileDescriptorSet` of `proto/` (with its imports), for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("rubric_descriptor");

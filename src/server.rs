@@ -1,0 +1,257 @@
+//! The gRPC server: classifier, health, reflection, limits, deadlines and graceful shutdown.
+//!
+//! [`run`] takes an already-bound listener and a shutdown future, so the caller picks the port
+//! (tests use `127.0.0.1:0`) and the signal (the binary uses SIGINT and SIGTERM).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
+use tonic::transport::Server;
+use tonic::Status;
+use tonic_health::ServingStatus;
+use tracing::{info, warn};
+
+use crate::error::ServiceError;
+use crate::pb::classifier_service_server::ClassifierServiceServer;
+use crate::service::{Classifier, SharedRules};
+
+/// The full name of the classifier service, as health checks and reflection know it.
+pub const SERVICE_NAME: &str = "rubric.v1.ClassifierService";
+
+/// Server settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// Longest time to wait, after the shutdown signal, for calls in flight to finish; then the
+    /// server stops anyway, closing what is still open (idle connections included).
+    pub drain_timeout: Duration,
+    /// Largest request or response message, in bytes; a larger request gets OUT_OF_RANGE, on unary
+    /// and streaming methods alike.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            drain_timeout: Duration::from_secs(10),
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the server stopped with an error.
+#[derive(Debug)]
+pub struct ServerError(String);
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// Serves `rules` on `listener` until `shutdown` completes, then drains.
+///
+/// Services: `rubric.v1.ClassifierService`, `grpc.health.v1.Health` (SERVING for `""` and for
+/// [`SERVICE_NAME`] from the start, since the rules are compiled before this is called;
+/// NOT_SERVING once shutdown begins; NOT_FOUND for other names), and gRPC reflection v1 and
+/// v1alpha with the descriptors of the classifier, health and `google.rpc` error details.
+///
+/// Shutdown: health turns NOT_SERVING, the listener stops accepting, HTTP/2 connections get
+/// GOAWAY so calls in flight finish; after [`ServerConfig::drain_timeout`] the server returns
+/// regardless (a connection that never sent a request cannot hold it up).
+///
+/// # Errors
+/// [`ServerError`] if the reflection service cannot be built or the transport fails.
+pub async fn run(
+    listener: TcpListener,
+    rules: SharedRules,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ClassifierServiceServer<Classifier>>()
+        .await;
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            // Each reflection version lists both, so clients of either see the whole server.
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .map_err(|e| ServerError(format!("cannot build reflection v1: {e}")))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| ServerError(format!("cannot build reflection v1alpha: {e}")))?;
+
+    let classifier = ClassifierServiceServer::new(Classifier::new(rules))
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = Server::builder()
+        .layer(DeadlineLayer)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(classifier)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = stop_rx.await;
+        });
+    tokio::pin!(serve);
+
+    tokio::select! {
+        result = &mut serve => {
+            return result.map_err(|e| ServerError(format!("transport error: {e}")));
+        }
+        () = shutdown => {}
+    }
+
+    info!(
+        drain_timeout_ms = config.drain_timeout.as_millis() as u64,
+        "shutting down"
+    );
+    health
+        .set_not_serving::<ClassifierServiceServer<Classifier>>()
+        .await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(config.drain_timeout, &mut serve).await {
+        Ok(result) => {
+            info!("stopped");
+            result.map_err(|e| ServerError(format!("transport error: {e}")))
+        }
+        Err(_) => {
+            warn!(
+                drain_timeout_ms = config.drain_timeout.as_millis() as u64,
+                "drain timeout passed; closing the connections still open"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Turns the client's `grpc-timeout` into DEADLINE_EXCEEDED.
+///
+/// tonic enforces `grpc-timeout` itself, but answers CANCELLED ("Timeout expired"). This layer
+/// sits inside tonic's and fires 1 ms earlier, so the client gets the code the gRPC spec
+/// prescribes. tonic polls the inner future before its own timer, so when both are due, this
+/// answer wins. The handler's future is dropped, which its [`CancelGuard`] logs.
+///
+/// [`CancelGuard`]: crate::service
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DeadlineLayer;
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline { inner }
+    }
+}
+
+/// The service [`DeadlineLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct Deadline<S> {
+    inner: S,
+}
+
+/// How much earlier than tonic's own timer this layer answers.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1);
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> tower::Service<http::Request<B>> for Deadline<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout);
+        let path = Arc::<str>::from(request.uri().path());
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let Some(timeout) = timeout else {
+                return future.await;
+            };
+            match tokio::time::timeout(timeout.saturating_sub(DEADLINE_MARGIN), future).await {
+                Ok(result) => result,
+                Err(_) => {
+                    warn!(path = %path, timeout_ms = timeout.as_millis() as u64, "deadline exceeded; call cancelled");
+                    Ok(Status::from(ServiceError::DeadlineExceeded).into_http())
+                }
+            }
+        })
+    }
+}
+
+/// Parses a `grpc-timeout` header value: 1 to 8 digits and a unit (`H M S m u n`), per the gRPC
+/// HTTP/2 protocol spec.
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let unit_at = value.len().checked_sub(1)?;
+    if !value.is_char_boundary(unit_at) {
+        return None;
+    }
+    let (digits, unit) = value.split_at(unit_at);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_values() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("5u"), Some(Duration::from_micros(5)));
+        assert_eq!(parse_grpc_timeout("123456789m"), None);
+        assert_eq!(parse_grpc_timeout("m"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+        assert_eq!(parse_grpc_timeout("10x"), None);
+        assert_eq!(parse_grpc_timeout("1é"), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Request validation and conversions between the protobuf types and the engine's.
+
+use std::time::SystemTime;
+
+use crate::engine::{Classification, ClassifyOptions, Engine, TopicInfo};
+use crate::error::FieldViolation;
+use crate::pb;
+use crate::{Article, Field, OffsetEncoding};
+
+use super::LoadedRules;
+
+/// Longest accepted `article.id`, in bytes.
+pub const MAX_ARTICLE_ID_BYTES: usize = 512;
+
+/// Validates an article and its options; on success returns the engine options. Every problem is
+/// pushed to `violations` with its field path under `prefix` (`""` or `requests[3].`).
+pub(crate) fn validate(
+    article: Option<&pb::Article>,
+    options: Option<&pb::ClassifyOptions>,
+    engine: &Engine,
+    prefix: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<ClassifyOptions> {
+    let before = violations.len();
+    match article {
+        None => violations.push(FieldViolation::new(
+            format!("{prefix}article"),
+            "required: send the article to classify",
+        )),
+        Some(a) => {
+            if a.title.is_empty() && a.body.is_empty() {
+                violations.push(FieldViolation::new(
+                    format!("{prefix}article.body"),
+                    "title and body are both empty: send the text of the article in body (and its headline in title)",
+                ));
+            }
+            if a.id.len() > MAX_ARTICLE_ID_BYTES {
+                violations.push(FieldViolation::new(
+                    format!("{prefix}article.id"),
+                    format!(
+                        "{} bytes, longer than the limit of {MAX_ARTICLE_ID_BYTES}",
+                        a.id.len()
+                    ),
+                ));
+            }
+            if !a.language.is_empty()
+                && oxilangtag::LanguageTag::parse(a.language.as_str()).is_err()
+            {
+                violations.push(FieldViolation::new(
+                    format!("{prefix}article.language"),
+                    format!("`{}` is not a BCP 47 language tag: send e.g. `en`, `de-CH`, or leave it empty", a.language),
+                ));
+            }
+        }
+    }
+    let mut out = ClassifyOptions::default();
+    if let Some(o) = options {
+        for (i, topic) in o.topics.iter().enumerate() {
+            if engine.topics().iter().any(|t| &t.id == topic) {
+                out.topics.push(topic.clone());
+            } else {
+                let known: Vec<_> = engine.topics().iter().map(|t| t.id.as_str()).collect();
+                violations.push(FieldViolation::new(
+                    format!("{prefix}options.topics[{i}]"),
+                    format!(
+                        "unknown topic `{topic}`; the topics are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        out.evidence = o.include_evidence.unwrap_or(true);
+        match pb::OffsetEncoding::try_from(o.offset_encoding) {
+            Ok(pb::OffsetEncoding::Unspecified | pb::OffsetEncoding::Utf8) => {}
+            Ok(pb::OffsetEncoding::Utf16) => out.offset_encoding = OffsetEncoding::Utf16,
+            Ok(pb::OffsetEncoding::CodePoint) => out.offset_encoding = OffsetEncoding::CodePoint,
+            Err(_) => violations.push(FieldViolation::new(
+                format!("{prefix}options.offset_encoding"),
+                format!("unknown value {}: send OFFSET_ENCODING_UTF8, OFFSET_ENCODING_UTF16 or OFFSET_ENCODING_CODE_POINT", o.offset_encoding),
+            )),
+        }
+        if let Some(min) = o.min_score {
+            if min.is_finite() {
+                out.min_score = Some(min);
+            } else {
+                violations.push(FieldViolation::new(
+                    format!("{prefix}options.min_score"),
+                    "must be a finite number",
+                ));
+            }
+        }
+    }
+    (violations.len() == before).then_some(out)
+}
+
+/// The engine's view of a protobuf article (borrowed).
+pub(crate) fn article(a: &pb::Article) -> Article<'_> {
+    Article {
+        id: &a.id,
+        title: &a.title,
+        body: &a.body,
+    }
+}
+
+fn encoding(e: OffsetEncoding) -> pb::OffsetEncoding {
+    match e {
+        OffsetEncoding::Utf8 => pb::OffsetEncoding::Utf8,
+        OffsetEncoding::Utf16 => pb::OffsetEncoding::Utf16,
+        OffsetEncoding::CodePoint => pb::OffsetEncoding::CodePoint,
+    }
+}
+
+fn offset(value: usize) -> u32 {
+    // Messages are limited to far less than 4 GiB; saturate rather than wrap just in case.
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::Classification {
+    pb::Classification {
+        article_id: c.article_id,
+        topics: c
+            .topics
+            .into_iter()
+            .map(|t| pb::TopicScore {
+                topic: t.topic,
+                score: t.score,
+                confidence: t.confidence,
+                label: t.label,
+                evidence: t
+                    .evidence
+                    .into_iter()
+                    .map(|e| pb::RuleEvidence {
+                        rule_id: e.rule_id,
+                        weight: e.weight,
+                        spans: e
+                            .spans
+                            .into_iter()
+                            .map(|s| pb::Span {
+                                field: match s.field {
+                                    Field::Title => pb::ArticleField::Title,
+                                    Field::Body => pb::ArticleField::Body,
+                                } as i32,
+                                start: offset(s.start),
+                                end: offset(s.end),
+                                text: s.text,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        rule_set_version: c.rule_set_version,
+        offset_encoding: encoding(offsets) as i32,
+    }
+}
+
+pub(crate) fn topic(t: &TopicInfo) -> pb::Topic {
+    pb::Topic {
+        id: t.id.clone(),
+        display_name: t.name.clone(),
+        description: t.description.clone(),
+        threshold: t.threshold,
+        rule_count: offset(t.rule_count),
+    }
+}
+
+fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: since.as_secs() as i64,
+        nanos: since.subsec_nanos() as i32,
+    }
+}
+
+pub(crate) fn rule_set(r: &LoadedRules) -> pb::RuleSet {
+    let info = r.engine.info();
+    pb::RuleSet {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        description: info.description.clone(),
+        content_sha256: r.content_sha256.clone(),
+        load_time: Some(timestamp(r.load_time)),
+        rule_count: offset(info.rule_count),
+        topic_count: offset(info.topic_count),
+        accent_sensitive: info.accent_sensitive,
+        source: r.source.clone(),
+    }
+}

@@ -1,0 +1,341 @@
+//! Thin tonic handlers over the engine: validate, classify, convert, map errors.
+//!
+//! Every handler runs inside [`observe`], which opens one tracing span per RPC (method, article
+//! id), logs the outcome with its code and duration, and logs a call that is dropped before it
+//! finished (client cancelled, deadline passed).
+
+mod convert;
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{debug, info, info_span, warn, Instrument, Span};
+
+use crate::engine::{ClassifyOptions, Engine};
+use crate::error::{to_rpc_status, FieldViolation, ServiceError};
+use crate::pb;
+use crate::pb::classifier_service_server::ClassifierService;
+use crate::RuleSetError;
+
+pub use convert::MAX_ARTICLE_ID_BYTES;
+
+/// Largest number of requests in one `ClassifyBatch` call.
+pub const MAX_BATCH_SIZE: usize = 1000;
+
+/// Articles larger than this (title + body, bytes) are classified on the blocking thread pool, so
+/// a few large articles do not stall the async workers serving everyone else.
+pub const LARGE_ARTICLE_BYTES: usize = 128 * 1024;
+
+/// A compiled rule set with the facts `GetRuleSet` reports.
+#[derive(Debug)]
+pub struct LoadedRules {
+    /// The compiled rules.
+    pub engine: Engine,
+    /// Where they came from: the path given, or `<embedded>`.
+    pub source: String,
+    /// SHA-256 of the rule file's bytes, lowercase hex.
+    pub content_sha256: String,
+    /// When they were loaded.
+    pub load_time: SystemTime,
+}
+
+impl LoadedRules {
+    /// Compiles rule file text; `source` names it in diagnostics and in `GetRuleSet`.
+    ///
+    /// # Errors
+    /// [`RuleSetError`] with every problem of the file.
+    pub fn from_text(source: &str, text: &str) -> Result<LoadedRules, RuleSetError> {
+        let engine = Engine::from_toml(source, text)?;
+        Ok(LoadedRules {
+            engine,
+            source: source.to_owned(),
+            content_sha256: hex(&Sha256::digest(text.as_bytes())),
+            load_time: SystemTime::now(),
+        })
+    }
+
+    /// The embedded default rule set (`seeds/rules.toml`).
+    ///
+    /// # Errors
+    /// Never in a released build (a test loads it on every CI run).
+    pub fn embedded() -> Result<LoadedRules, RuleSetError> {
+        LoadedRules::from_text("<embedded>", crate::DEFAULT_RULES)
+    }
+
+    /// Reads and compiles a rule file.
+    ///
+    /// # Errors
+    /// A message naming the file when it cannot be read, or the full [`RuleSetError`] report.
+    pub fn from_file(path: &Path) -> Result<LoadedRules, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read rule file {}: {e}", path.display()))?;
+        LoadedRules::from_text(&path.display().to_string(), &text).map_err(|e| e.to_string())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The rules the service reads on every call; swapped atomically on reload.
+pub type SharedRules = Arc<ArcSwap<LoadedRules>>;
+
+/// The `rubric.v1.ClassifierService` implementation. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    rules: SharedRules,
+}
+
+impl Classifier {
+    /// A service reading its rules from `rules`.
+    pub fn new(rules: SharedRules) -> Classifier {
+        Classifier { rules }
+    }
+}
+
+/// Runs one RPC's work in its tracing span and logs its outcome.
+async fn observe<T>(
+    method: &'static str,
+    article_id: &str,
+    work: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, Status> {
+    let span = info_span!("rpc", method, article_id = %article_id);
+    let mut guard = CancelGuard {
+        span: span.clone(),
+        finished: false,
+    };
+    let start = Instant::now();
+    let result = work.instrument(span.clone()).await;
+    guard.finished = true;
+    let elapsed_us = start.elapsed().as_micros() as u64;
+    let _entered = span.enter();
+    match &result {
+        Ok(_) => debug!(code = "OK", elapsed_us, "rpc finished"),
+        Err(ServiceError::Internal(_)) => {} // logged with its cause when converted
+        Err(e) => info!(code = ?e.code(), elapsed_us, error = %e, "rpc failed"),
+    }
+    drop(_entered);
+    result.map_err(Status::from)
+}
+
+/// Logs a call whose future was dropped before it finished.
+struct CancelGuard {
+    span: Span,
+    finished: bool,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _entered = self.span.enter();
+            warn!("rpc cancelled before it finished (client went away or its deadline passed)");
+        }
+    }
+}
+
+/// Validates and classifies one article; large articles go to the blocking pool.
+async fn classify_one(
+    rules: Arc<LoadedRules>,
+    article: Option<pb::Article>,
+    options: Option<pb::ClassifyOptions>,
+) -> Result<pb::Classification, ServiceError> {
+    let mut violations = Vec::new();
+    let validated = convert::validate(
+        article.as_ref(),
+        options.as_ref(),
+        &rules.engine,
+        "",
+        &mut violations,
+    );
+    let (Some(article), Some(options)) = (article, validated) else {
+        return Err(ServiceError::InvalidArgument(violations));
+    };
+    if article.title.len() + article.body.len() > LARGE_ARTICLE_BYTES {
+        tokio::task::spawn_blocking(move || run(&rules.engine, &article, &options))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("classification task failed: {e}")))?
+    } else {
+        run(&rules.engine, &article, &options)
+    }
+}
+
+fn run(
+    engine: &Engine,
+    article: &pb::Article,
+    options: &ClassifyOptions,
+) -> Result<pb::Classification, ServiceError> {
+    let result = engine
+        .classify(&convert::article(article), options)
+        .map_err(|e| {
+            // Validation checked the topics, so this is a bug if it happens.
+            ServiceError::Internal(format!("engine rejected validated options: {e}"))
+        })?;
+    Ok(convert::classification(result, options.offset_encoding))
+}
+
+type ResponseStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ClassifyStreamResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ClassifierService for Classifier {
+    async fn classify(
+        &self,
+        request: Request<pb::ClassifyRequest>,
+    ) -> Result<Response<pb::ClassifyResponse>, Status> {
+        let req = request.into_inner();
+        let id = req
+            .article
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        let rules = self.rules.load_full();
+        observe("Classify", &id, async move {
+            let classification = classify_one(rules, req.article, req.options).await?;
+            Ok(Response::new(pb::ClassifyResponse {
+                classification: Some(classification),
+            }))
+        })
+        .await
+    }
+
+    async fn classify_batch(
+        &self,
+        request: Request<pb::ClassifyBatchRequest>,
+    ) -> Result<Response<pb::ClassifyBatchResponse>, Status> {
+        let requests = request.into_inner().requests;
+        let rules = self.rules.load_full();
+        let id = format!("batch of {}", requests.len());
+        observe("ClassifyBatch", &id, async move {
+            if requests.is_empty() || requests.len() > MAX_BATCH_SIZE {
+                return Err(ServiceError::InvalidArgument(vec![FieldViolation::new(
+                    "requests",
+                    format!(
+                        "{} requests: send 1 to {MAX_BATCH_SIZE} per call",
+                        requests.len()
+                    ),
+                )]));
+            }
+            let mut violations = Vec::new();
+            let options: Vec<Option<ClassifyOptions>> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    convert::validate(
+                        r.article.as_ref(),
+                        r.options.as_ref(),
+                        &rules.engine,
+                        &format!("requests[{i}]."),
+                        &mut violations,
+                    )
+                })
+                .collect();
+            if !violations.is_empty() {
+                return Err(ServiceError::InvalidArgument(violations));
+            }
+            let work = move || {
+                requests
+                    .iter()
+                    .zip(options)
+                    .map(|(r, o)| {
+                        let article = r.article.as_ref().expect("validated");
+                        run(&rules.engine, article, &o.expect("validated"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let classifications = tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("batch task failed: {e}")))??;
+            Ok(Response::new(pb::ClassifyBatchResponse { classifications }))
+        })
+        .await
+    }
+
+    type ClassifyStreamStream = ResponseStream;
+
+    async fn classify_stream(
+        &self,
+        request: Request<Streaming<pb::ClassifyStreamRequest>>,
+    ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
+        let mut inbound = request.into_inner();
+        let rules = self.rules.clone();
+        // Bounded: a client that does not read its responses slows down its own stream only.
+        let (tx, rx) = mpsc::channel(64);
+        let span = info_span!("rpc", method = "ClassifyStream");
+        tokio::spawn(
+            async move {
+                let mut count = 0u64;
+                while let Some(message) = inbound.next().await {
+                    let response = match message {
+                        Ok(req) => {
+                            count += 1;
+                            let id = req.article.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+                            let result =
+                                classify_one(rules.load_full(), req.article, req.options).await;
+                            let result = match result {
+                                Ok(c) => pb::classify_stream_response::Result::Classification(c),
+                                Err(e) => {
+                                    info!(article_id = %id, error = %e, "stream item rejected");
+                                    pb::classify_stream_response::Result::Error(to_rpc_status(
+                                        &Status::from(e),
+                                    ))
+                                }
+                            };
+                            Ok(pb::ClassifyStreamResponse {
+                                article_id: id,
+                                result: Some(result),
+                            })
+                        }
+                        Err(status) => {
+                            info!(code = ?status.code(), message = status.message(), "stream ended by an error");
+                            Err(status)
+                        }
+                    };
+                    let failed = response.is_err();
+                    if tx.send(response).await.is_err() {
+                        warn!(count, "rpc cancelled before it finished (client went away)");
+                        return;
+                    }
+                    if failed {
+                        return;
+                    }
+                }
+                debug!(count, code = "OK", "rpc finished");
+            }
+            .instrument(span),
+        );
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn list_topics(
+        &self,
+        _request: Request<pb::ListTopicsRequest>,
+    ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        let rules = self.rules.load();
+        let topics = rules.engine.topics().iter().map(convert::topic).collect();
+        observe("ListTopics", "", async {
+            Ok(Response::new(pb::ListTopicsResponse { topics }))
+        })
+        .await
+    }
+
+    async fn get_rule_set(
+        &self,
+        _request: Request<pb::GetRuleSetRequest>,
+    ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
+        let rule_set = convert::rule_set(&self.rules.load());
+        observe("GetRuleSet", "", async {
+            Ok(Response::new(pb::GetRuleSetResponse {
+                rule_set: Some(rule_set),
+            }))
+        })
+        .await
+    }
+}
