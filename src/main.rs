@@ -94,14 +94,21 @@ struct ClassifyArgs {
     /// Score only this topic (repeat for several).
     #[arg(long = "topic")]
     topics: Vec<String>,
-    /// Leave out topics scoring below this.
-    #[arg(long)]
+    /// Leave out topics scoring below this (a finite number; may be negative).
+    #[arg(long, allow_negative_numbers = true, value_parser = finite_f64)]
     min_score: Option<f64>,
     /// Pretty-print the JSON (not with --jsonl).
     #[arg(long, conflicts_with = "jsonl")]
     pretty: bool,
     /// Input files, or - for standard input.
     inputs: Vec<String>,
+}
+
+fn finite_f64(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{text}` is not a finite number")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +151,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if err.is::<Reported>() => ExitCode::from(2),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
@@ -199,6 +207,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             rule_count = info.rule_count,
             "serving"
         );
+        for warning in rules.engine.warnings() {
+            tracing::warn!(
+                code = warning.code,
+                rule = warning.rule.as_deref().unwrap_or(""),
+                topic = warning.topic.as_deref().unwrap_or(""),
+                message = %warning.message,
+                "rule lint"
+            );
+        }
         let shared = Arc::new(ArcSwap::from_pointee(rules));
         server::run(listener, shared, config, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
@@ -230,6 +247,20 @@ async fn shutdown_signal() {
     }
 }
 
+/// An error whose report was already printed; `main` exits 2 without printing it again.
+#[derive(Debug)]
+struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported above")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Loads the rules for `classify`: prints a rejected file's diagnostics, and the lint warnings of
+/// an accepted one, on standard error.
 fn load_engine(rules: Option<&PathBuf>) -> Result<Engine> {
     let engine = match rules {
         None => Engine::embedded().context("the embedded rule set does not load")?,
@@ -238,10 +269,16 @@ fn load_engine(rules: Option<&PathBuf>) -> Result<Engine> {
                 .with_context(|| format!("cannot read rule file {}", path.display()))?;
             match Engine::from_toml(&path.display().to_string(), &text) {
                 Ok(engine) => engine,
-                Err(err) => bail!("{err}"),
+                Err(err) => {
+                    eprintln!("{err}");
+                    return Err(Reported.into());
+                }
             }
         }
     };
+    for warning in engine.warnings() {
+        eprintln!("{warning}");
+    }
     Ok(engine)
 }
 
@@ -255,6 +292,32 @@ fn read_input(input: &str) -> Result<String> {
     } else {
         fs::read_to_string(input).with_context(|| format!("cannot read {input}"))
     }
+}
+
+/// Reads a JSON article: always for a `.json` file; for other inputs when the text is a JSON
+/// object (a plain-text article may start with `{`, e.g. "{Update} ...").
+fn json_article(input: &str, text: &str) -> Result<Option<JsonArticle>> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let must = input.ends_with(".json");
+    if !must && !text.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    match parse_json_article(text) {
+        Ok(article) => Ok(Some(article)),
+        Err(e) if must => bail!("{input}: {e}"),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Parses one JSON article; only an object `{"id","title","body"}` is accepted.
+fn parse_json_article(text: &str) -> Result<JsonArticle, String> {
+    if !text.trim_start().starts_with('{') {
+        return Err(
+            "not a JSON article: expected an object {\"id\",\"title\",\"body\"}".to_owned(),
+        );
+    }
+    serde_json::from_str(text)
+        .map_err(|e| format!("not a JSON article {{\"id\",\"title\",\"body\"}}: {e}"))
 }
 
 /// Splits a plain-text article: the first line is the title when a blank line follows it.
@@ -300,13 +363,7 @@ fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     }
     for input in &inputs {
         let text = read_input(input)?;
-        let json: Option<JsonArticle> = if text.trim_start().starts_with('{') {
-            Some(serde_json::from_str(&text).with_context(|| {
-                format!("{input}: not a JSON article {{\"id\",\"title\",\"body\"}}")
-            })?)
-        } else {
-            None
-        };
+        let json = json_article(input, &text)?;
         let article = match &json {
             Some(a) => Article {
                 id: if a.id.is_empty() { input } else { &a.id },
@@ -335,6 +392,10 @@ fn classify(args: ClassifyArgs) -> Result<ExitCode> {
 }
 
 /// Classifies one JSON Lines input in parallel batches; returns the number of bad lines.
+///
+/// Output stays line for line with the input's articles: a line that cannot be classified
+/// (invalid UTF-8, not a JSON object, ...) gives `{"error":{"input","line","message"}}` in its
+/// place, and the same message on standard error. Blank lines are skipped.
 fn classify_jsonl(
     engine: &Engine,
     options: &ClassifyOptions,
@@ -342,32 +403,43 @@ fn classify_jsonl(
     out: &mut impl Write,
 ) -> Result<usize> {
     const BATCH: usize = 4096;
-    let reader: Box<dyn BufRead> = if input == "-" {
+    let mut reader: Box<dyn BufRead> = if input == "-" {
         Box::new(io::BufReader::new(io::stdin()))
     } else {
         Box::new(io::BufReader::new(
             fs::File::open(input).with_context(|| format!("cannot read {input}"))?,
         ))
     };
-    let mut lines = reader.lines().enumerate();
     let mut failed = 0;
+    let mut line_number = 0usize;
     loop {
-        let mut batch = Vec::with_capacity(BATCH);
-        for (n, line) in lines.by_ref().take(BATCH) {
-            let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
-            batch.push((n + 1, line));
+        let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            let mut line = Vec::new();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("{input}:{}: cannot read", line_number + 1))?;
+            if n == 0 {
+                break;
+            }
+            line_number += 1;
+            if line_number == 1 && line.starts_with("\u{FEFF}".as_bytes()) {
+                line.drain(..3);
+            }
+            batch.push((line_number, line));
         }
         if batch.is_empty() {
             return Ok(failed);
         }
-        let results: Vec<Result<Option<String>, String>> = batch
+        let results: Vec<Result<Option<String>, (usize, String)>> = batch
             .par_iter()
-            .map(|(n, line)| {
+            .map(|(n, bytes)| {
+                let line =
+                    std::str::from_utf8(bytes).map_err(|e| (*n, format!("not UTF-8: {e}")))?;
                 if line.trim().is_empty() {
                     return Ok(None);
                 }
-                let a: JsonArticle = serde_json::from_str(line)
-                    .map_err(|e| format!("{input}:{n}: not a JSON article: {e}"))?;
+                let a = parse_json_article(line).map_err(|e| (*n, e))?;
                 let article = Article {
                     id: &a.id,
                     title: &a.title,
@@ -375,18 +447,22 @@ fn classify_jsonl(
                 };
                 let result = engine
                     .classify(&article, options)
-                    .map_err(|e| format!("{input}:{n}: {e}"))?;
+                    .map_err(|e| (*n, e.to_string()))?;
                 serde_json::to_string(&result)
                     .map(Some)
-                    .map_err(|e| format!("{input}:{n}: {e}"))
+                    .map_err(|e| (*n, e.to_string()))
             })
             .collect();
         for result in results {
             match result {
                 Ok(Some(json)) => writeln!(out, "{json}")?,
                 Ok(None) => {}
-                Err(message) => {
-                    eprintln!("error: {message}");
+                Err((line, message)) => {
+                    eprintln!("error: {input}:{line}: {message}");
+                    let error = serde_json::json!({
+                        "error": { "input": input, "line": line, "message": message }
+                    });
+                    writeln!(out, "{error}")?;
                     failed += 1;
                 }
             }
@@ -400,8 +476,8 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
         let text = fs::read_to_string(path)
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
         let name = path.display().to_string();
-        match Engine::from_toml(&name, &text) {
-            Ok(engine) => {
+        match Engine::check(&name, &text) {
+            (Some(engine), _) => {
                 for warning in engine.warnings() {
                     println!("{warning}");
                 }
@@ -414,7 +490,8 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
                 );
                 problems += engine.warnings().len();
             }
-            Err(err) => {
+            (None, diagnostics) => {
+                let err = rubric::RuleSetError::new(diagnostics);
                 for d in err.diagnostics() {
                     println!("{d}");
                 }

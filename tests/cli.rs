@@ -73,7 +73,7 @@ fn check_bad_file_lists_every_problem_and_exits_1() {
         format!("{file}:11:16 (rule diplomacy.talks)"),
         "11 | query = 'peace talks OR ne*'".to_owned(),
         "^^^^^".to_owned(),
-        "help: write AND or OR before it".to_owned(),
+        "help: write `peace AND talks` or `peace OR talks`".to_owned(),
         "error[duplicate-id]".to_owned(),
         "error[unknown-topic]".to_owned(),
         "use one of: diplomacy".to_owned(),
@@ -230,11 +230,15 @@ fn classify_jsonl_keeps_order_and_reports_bad_lines() {
         stderr.contains("in.jsonl:1235: not a JSON article"),
         "{stderr}"
     );
+    // Output stays line for line: the bad line gives an error object in its place.
     let lines = json_lines(&o);
-    assert_eq!(lines.len(), 4999);
+    assert_eq!(lines.len(), 5000);
+    assert_eq!(lines[1234]["error"]["line"], 1235);
     let ids: Vec<String> = lines
         .iter()
-        .map(|v| v["articleId"].as_str().unwrap().to_owned())
+        .enumerate()
+        .filter(|(i, _)| *i != 1234)
+        .map(|(_, v)| v["articleId"].as_str().unwrap().to_owned())
         .collect();
     let expected: Vec<String> = (0..5000)
         .filter(|&i| i != 1234)
@@ -283,4 +287,87 @@ fn classify_rejects_a_bad_rule_file_with_its_diagnostics() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("error[wildcard-prefix]"), "{stderr}");
     assert!(stderr.contains("r.toml:11:27"), "{stderr}");
+}
+
+/// From a new user's report: invalid UTF-8 in one line, a BOM, and JSON that is not an object are
+/// per-line errors; the other lines are still classified.
+#[test]
+fn classify_jsonl_bad_bytes_bom_and_arrays_are_per_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = "\u{FEFF}{\"id\":\"1\",\"body\":\"aid convoys\"}\n"
+        .as_bytes()
+        .to_vec();
+    input.extend_from_slice(b"{\"id\":\"2\",\"body\":\"aid \xff convoys\"}\n");
+    input.extend_from_slice(b"[\"3\",\"aid\",\"troops\"]\n");
+    input.extend_from_slice(b"{\"id\":\"4\",\"body\":\"troops\"}\n");
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(&path, input).unwrap();
+    let o = rubric(&["classify", "--jsonl", path.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["articleId"], "1");
+    assert!(lines[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("UTF-8"));
+    assert!(lines[2]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("object"));
+    assert_eq!(lines[3]["articleId"], "4");
+}
+
+/// From a new user's report: a plain-text article may start with `{`.
+#[test]
+fn plain_text_starting_with_a_brace() {
+    let o = rubric(
+        &["classify", "-"],
+        Some("{Update} Aid convoys reached the city.\n"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("aid convoys") || stdout(&o).contains("Aid convoys"));
+}
+
+#[test]
+fn min_score_must_be_finite_and_may_be_negative() {
+    let o = rubric(&["classify", "--min-score", "nan", "-"], Some("aid"));
+    assert_eq!(o.status.code(), Some(2));
+    let o = rubric(&["classify", "--min-score", "-5", "-"], Some("aid"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Lint warnings of a rule file given to `classify` are shown on stderr; a rejected file's report
+/// is printed once, without a doubled `error:` prefix.
+#[test]
+fn classify_shows_lint_warnings_and_clean_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let lint = write(
+        dir.path(),
+        "lint.toml",
+        &RULES.replace("'\"peace talks\" OR negotiat*'", "'talks AND NOT talks'"),
+    );
+    let o = rubric(
+        &["classify", "--rules", lint.to_str().unwrap(), "-"],
+        Some("talks"),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning[unsatisfiable]"));
+    let bad = write(dir.path(), "bad.toml", &RULES.replace("negotiat*", "ne*"));
+    let o = rubric(
+        &["classify", "--rules", bad.to_str().unwrap(), "-"],
+        Some("x"),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.starts_with("error[wildcard-prefix]"), "{stderr}");
 }

@@ -411,6 +411,22 @@ fn normalizations() {
             ("kazakhstan", "", "Kazakhstan\u{2019}s president", true),
             ("“peace talks”", "", "peace talks", true),
             ("art", "", "state-of-the-art", true),
+            // From a new user's report: bidi and other format characters, variation selectors.
+            ("peace", "", "pea\u{200E}ce", true),
+            ("peace", "", "peace\u{200F} talks", true),
+            ("peace", "", "\u{2066}peace\u{2069}", true),
+            ("peace", "", "x \u{202B}peace\u{202C} y", true),
+            ("peace", "", "peace\u{FE0F}", true),
+            // Missing space after a full stop; colons.
+            ("\"geneva the\"", "", "talks in Geneva.The minister", true),
+            ("ukraine", "", "UPDATE:Ukraine", true),
+            ("\"{UK} decision\"", "", "", false),
+            (
+                "{UK} NEAR/0 decision",
+                "",
+                "the U.K.\u{2019}s decision",
+                true,
+            ),
         ],
     );
 }
@@ -439,6 +455,57 @@ fn offsets_in_three_encodings() {
         spans.sort();
         assert_eq!(spans, expected, "{encoding:?}");
     }
+}
+
+/// From a new user's report: with identical matches the score no longer depends on rule order,
+/// and negative weights always count.
+#[test]
+fn ties_and_negative_weights_do_not_depend_on_rule_order() {
+    let rules = [
+        ("pos", "x", 1.0),
+        ("neg", "x", -1.0),
+        ("pos2", "x OR y", 2.0),
+    ];
+    let orders = [[0, 1, 2], [1, 0, 2], [2, 1, 0], [1, 2, 0]];
+    for order in orders {
+        let mut toml =
+            "[rule_set]\nname = \"t\"\nversion = \"1\"\n[[topics]]\nid = \"t\"\n".to_owned();
+        for i in order {
+            let (id, query, weight) = rules[i];
+            toml.push_str(&format!(
+                "[[rules]]\nid = \"{id}\"\ntopic = \"t\"\nquery = '{query}'\nweight = {weight:?}\n"
+            ));
+        }
+        let engine = Engine::from_toml("t.toml", &toml).unwrap();
+        let article = Article {
+            id: "",
+            title: "",
+            body: "x",
+        };
+        let result = engine
+            .classify(&article, &ClassifyOptions::default())
+            .unwrap();
+        let t = &result.topics[0];
+        assert_eq!(t.score, 1.0, "{order:?}: {t:?}");
+        let ids: Vec<_> = t.evidence.iter().map(|e| e.rule_id.as_str()).collect();
+        assert_eq!(ids, ["pos2", "neg"], "{order:?}");
+    }
+}
+
+#[test]
+fn abbreviation_spans() {
+    let engine = engine(&["{UK}", "{US}"]);
+    let texts: Vec<String> = fired(
+        &engine,
+        "",
+        "The U.K.\u{2019}s and the U.S. plans",
+        OffsetEncoding::Utf8,
+    )
+    .into_iter()
+    .flat_map(|(_, s)| s)
+    .map(|s| s.text)
+    .collect();
+    assert_eq!(texts, ["U.K.\u{2019}s", "U.S."]);
 }
 
 #[test]
@@ -671,7 +738,7 @@ colour = 1
         assert!(shown.contains("--> bad.toml:9:16 (rule a)"), "{shown}");
         assert!(shown.contains("9 | query = 'peace talks'"), "{shown}");
         assert!(shown.contains("  |                ^^^^^"), "{shown}");
-        assert!(shown.contains("help: write AND or OR"), "{shown}");
+        assert!(shown.contains("help: write `peace AND talks`"), "{shown}");
         let unknown = &err.diagnostics()[2];
         assert!(unknown.help.as_deref().unwrap().contains("use one of: t"));
         assert!(err.diagnostics()[3].message.contains("colour"), "{err}");
@@ -740,7 +807,13 @@ colour = 1
             [[rules]]\nid = \"only-not\"\ntopic = \"t\"\nquery = 'NOT sports'\n\
             [[rules]]\nid = \"dup\"\ntopic = \"t\"\nquery = 'aid'\n\
             [[rules]]\nid = \"dup2\"\ntopic = \"t\"\nquery = 'aid'\n\
-            [[rules]]\nid = \"weak\"\ntopic = \"high\"\nquery = 'x'\n";
+            [[rules]]\nid = \"weak\"\ntopic = \"high\"\nquery = 'x'\n\
+            [[rules]]\nid = \"phrase-implies-word\"\ntopic = \"t\"\nquery = '\"peace talks\" AND NOT peace'\n\
+            [[rules]]\nid = \"word-implies-wildcard\"\ntopic = \"t\"\nquery = 'negotiations AND NOT negotiat*'\n\
+            [[rules]]\nid = \"near-implies-operand\"\ntopic = \"t\"\nquery = '(a NEAR/3 b) AND NOT a'\n\
+            [[rules]]\nid = \"exact-implies-folded\"\ntopic = \"t\"\nquery = '{US} AND NOT us'\n\
+            [[rules]]\nid = \"satisfiable\"\ntopic = \"t\"\nquery = 'peace AND NOT \"peace talks\"'\n\
+            [[rules]]\nid = \"dup3\"\ntopic = \"t\"\nquery = '(AID)'\n";
         let engine = Engine::from_toml("lint.toml", toml).expect("lints do not reject");
         let found: Vec<(&str, Option<&str>)> = engine
             .warnings()
@@ -756,11 +829,67 @@ colour = 1
                 ("unsatisfiable", Some("contradiction")),
                 ("unsatisfiable", Some("scoped-contradiction")),
                 ("matches-without-terms", Some("only-not")),
+                ("unsatisfiable", Some("phrase-implies-word")),
+                ("unsatisfiable", Some("word-implies-wildcard")),
+                ("unsatisfiable", Some("near-implies-operand")),
+                ("unsatisfiable", Some("exact-implies-folded")),
                 ("duplicate-query", Some("dup2")),
+                ("duplicate-query", Some("dup3")),
                 ("topic-without-rules", None),
                 ("unreachable-threshold", None),
             ]
         );
+    }
+
+    /// From a new user's report: one pass lists everything, across stages.
+    #[test]
+    fn every_stage_reports_at_once() {
+        let toml = format!(
+            "{HEADER}[[rules]]\nid = \"dip talks\"\ntopic = \"diplomcy\"\nquery = 'x'\n\
+             [[rules]]\nid = \"ok\"\ntopic = \"t\"\nquery = 'aid'\nexamples = {{ match = [\"nothing here\"] }}\n\
+             [[rules]]\nid = \"short\"\ntopic = \"t\"\nquery = 'ne*'\n\
+             [[rules]]\nid = \"lint\"\ntopic = \"t\"\nquery = 'aid AND NOT aid'\n"
+        );
+        let err = reject(&toml);
+        let codes: Vec<_> = err.diagnostics().iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "invalid-id",
+                "unknown-topic",
+                "example",
+                "wildcard-prefix",
+                "unsatisfiable"
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn example_tables_reject_unknown_keys_and_wrong_types() {
+        for (examples, needle) in [
+            (
+                "{ match = [{ title = \"a\", bodyy = \"zzz\" }] }",
+                "unknown key `bodyy`",
+            ),
+            ("{ no_match = [{ titel = \"a\" }] }", "unknown key `titel`"),
+            ("{ match = [\"aid\", 5] }", "an example is a integer"),
+            ("{ match = [{ body = 5 }] }", "not a string"),
+        ] {
+            let toml = format!("{HEADER}[[rules]]\nid = \"a\"\ntopic = \"t\"\nquery = 'aid'\nexamples = {examples}\n");
+            let err = reject(&toml);
+            assert!(err.to_string().contains(needle), "{examples}\n{err}");
+            assert_eq!(err.diagnostics()[0].rule.as_deref(), Some("a"));
+        }
+    }
+
+    #[test]
+    fn topic_problems_name_the_topic() {
+        let err = reject(
+            "[rule_set]\nname = \"t\"\nversion = \"1\"\n[[topics]]\nid = \"t\"\ntresh = 1\n",
+        );
+        assert!(err.to_string().contains("(topic t)"), "{err}");
+        assert!(!err.to_string().contains("(rule t)"), "{err}");
     }
 
     #[test]

@@ -29,7 +29,10 @@ struct TestServer {
 
 impl TestServer {
     async fn start(config: ServerConfig) -> TestServer {
-        let rules = LoadedRules::embedded().expect("embedded rules");
+        TestServer::start_with(LoadedRules::embedded().expect("embedded rules"), config).await
+    }
+
+    async fn start_with(rules: LoadedRules, config: ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -200,6 +203,53 @@ async fn seed_article_is_labelled_with_exact_spans_in_every_encoding() {
             .flat_map(|e| &e.spans)
         {
             assert_eq!(span.field, pb::ArticleField::Body as i32);
+            assert_eq!(
+                slice(&body, encoding, span.start, span.end),
+                span.text,
+                "{encoding:?}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+/// The seed article through gRPC with a small rule set whose matches include curly apostrophes:
+/// span text equals the original, curly apostrophes and all, in every encoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_article_spans_keep_curly_apostrophes() {
+    let Some(body) = shared_file("seeds/000_37e20e75fb50bf7a.txt") else {
+        return;
+    };
+    let rules = r#"
+        [rule_set]
+        name = "curly"
+        version = "1"
+        [[topics]]
+        id = "t"
+        [[rules]]
+        id = "t.leadership"
+        topic = "t"
+        query = '''"country's leadership" OR president's'''
+    "#;
+    let loaded = LoadedRules::from_text("curly.toml", rules).unwrap();
+    let server = TestServer::start_with(loaded, ServerConfig::default()).await;
+    let mut client = server.client().await;
+    for encoding in ENCODINGS {
+        let c = client
+            .classify(request(
+                article("seed", "", &body),
+                encoding_options(encoding),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .classification
+            .unwrap();
+        let spans: Vec<&pb::Span> = c.topics[0].evidence.iter().flat_map(|e| &e.spans).collect();
+        let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+        assert!(texts.contains(&"country\u{2019}s leadership"), "{texts:?}");
+        assert!(texts.contains(&"president\u{2019}s"), "{texts:?}");
+        for span in spans {
             assert_eq!(
                 slice(&body, encoding, span.start, span.end),
                 span.text,

@@ -105,6 +105,8 @@ pub(crate) struct Dictionary {
     /// For each atom, the literals that start with it.
     pub starts: Vec<Vec<LitId>>,
     pub literals: Vec<CompiledLiteral>,
+    /// The key of each atom, by id (for lints).
+    pub keys: Vec<AtomKey>,
     literal_ids: FxHashMap<Box<[AtomId]>, LitId>,
     atom_count: u32,
 }
@@ -112,6 +114,7 @@ pub(crate) struct Dictionary {
 impl Dictionary {
     fn atom(&mut self, key: AtomKey) -> AtomId {
         let next = self.atom_count;
+        let copy = key.clone();
         let (map, text) = match key {
             AtomKey::Folded(t) => (&mut self.folded, t),
             AtomKey::Exact(t) => (&mut self.exact, t),
@@ -129,6 +132,7 @@ impl Dictionary {
         if id == next {
             self.atom_count += 1;
             self.starts.push(Vec::new());
+            self.keys.push(copy);
         }
         id
     }

@@ -5,19 +5,21 @@ use rustc_hash::FxHashMap;
 use crate::article::Field;
 use crate::rules::{Diagnostic, RuleSet};
 
-use super::compile::{LitId, Node};
+use super::compile::{AtomKey, Dictionary, LitId, Node};
 use super::Inner;
+use crate::text::{fold_key, NormalizeOptions};
 
 /// Largest number of boolean variables for which satisfiability is checked exhaustively.
 const MAX_SAT_VARIABLES: usize = 12;
 
-pub(super) fn lint(set: &RuleSet, inner: &Inner) -> Vec<Diagnostic> {
+pub(super) fn lint(set: &RuleSet, inner: &Inner, complete: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let locate = |span: &std::ops::Range<usize>| set.source.locate(span.clone());
 
-    for (rule, compiled) in set.rules.iter().zip(&inner.rules) {
+    for compiled in &inner.rules {
+        let rule = &set.rules[compiled.source];
         let at = locate(&rule.query_origin.span);
-        match satisfiable(&compiled.node) {
+        match satisfiable(&compiled.node, &inner.dictionary, inner.options) {
             Some(false) => out.push(
                 Diagnostic::warning(
                     "unsatisfiable",
@@ -40,10 +42,12 @@ pub(super) fn lint(set: &RuleSet, inner: &Inner) -> Vec<Diagnostic> {
         }
     }
 
-    // Identical queries in one topic: overlapping matches count once, so one adds nothing.
-    let mut seen: FxHashMap<(&str, &str), &str> = FxHashMap::default();
-    for rule in &set.rules {
-        let key = (rule.topic.as_str(), rule.query.trim());
+    // Identical queries in one topic (compared compiled, so `Y` and `(y)` are the same): their
+    // matches overlap and count once, so one rule adds nothing.
+    let mut seen: FxHashMap<(usize, String), &str> = FxHashMap::default();
+    for compiled in &inner.rules {
+        let rule = &set.rules[compiled.source];
+        let key = (compiled.topic, format!("{:?}", compiled.node));
         if let Some(first) = seen.insert(key, &rule.id) {
             out.push(
                 Diagnostic::warning(
@@ -57,13 +61,15 @@ pub(super) fn lint(set: &RuleSet, inner: &Inner) -> Vec<Diagnostic> {
         }
     }
 
+    if !complete {
+        return out;
+    }
     for (t, topic) in set.topics.iter().enumerate() {
         let positive: f64 = inner
             .rules
             .iter()
             .filter(|r| r.topic == t && r.weight > 0.0)
-            .map(|r| r.weight)
-            .sum();
+            .fold(0.0, |sum, r| sum + r.weight);
         let at = locate(&topic.id_span);
         if inner.topics[t].rule_count == 0 {
             out.push(
@@ -84,6 +90,7 @@ pub(super) fn lint(set: &RuleSet, inner: &Inner) -> Vec<Diagnostic> {
                     ),
                 )
                 .at(at)
+                .topic(&topic.id)
                 .help("lower the threshold or raise rule weights"),
             );
         }
@@ -102,15 +109,100 @@ fn near_var(node: &Node) -> Var {
     Var::Near(node as *const Node as usize)
 }
 
-/// Whether the query can be true, treating each literal-in-a-field (and each NEAR) as an
-/// independent variable; `None` when it has too many variables to check exhaustively.
-fn satisfiable(node: &Node) -> Option<bool> {
+/// Whether the query can be true, treating each literal-in-a-field (and each NEAR) as a
+/// variable, constrained by what the literals imply: a phrase implies its words (`"peace talks"`
+/// implies `peace`), a word implies the wildcards it matches (`negotiations` implies
+/// `negotiat*`), an exact term implies its folded form (`{US}` implies `us`), and a NEAR implies
+/// its operands. `None` when it has too many variables to check exhaustively.
+fn satisfiable(node: &Node, dictionary: &Dictionary, options: NormalizeOptions) -> Option<bool> {
     let mut vars = Vec::new();
     collect(node, &mut vars);
     if vars.len() > MAX_SAT_VARIABLES {
         return None;
     }
-    Some((0u32..1 << vars.len()).any(|assignment| value(node, &vars, assignment)))
+    // (a, b): variable a being true forces variable b to be true.
+    let mut implications = Vec::new();
+    for (i, a) in vars.iter().enumerate() {
+        for (j, b) in vars.iter().enumerate() {
+            if let (Var::Lit(la, fa), Var::Lit(lb, fb)) = (a, b) {
+                if i != j && fa == fb && literal_implies(*la, *lb, dictionary, options) {
+                    implications.push((i, j));
+                }
+            }
+        }
+    }
+    // NEAR implies some left and some right literal (in any field), when those are variables.
+    let mut near_needs: Vec<(usize, Vec<usize>, Vec<usize>)> = Vec::new();
+    near_constraints(node, &vars, &mut near_needs);
+    let consistent = |assignment: u32| {
+        let on = |i: usize| assignment & (1 << i) != 0;
+        implications.iter().all(|&(a, b)| !on(a) || on(b))
+            && near_needs.iter().all(|(n, left, right)| {
+                !on(*n)
+                    || ((left.is_empty() || left.iter().any(|&i| on(i)))
+                        && (right.is_empty() || right.iter().any(|&i| on(i))))
+            })
+    };
+    Some(
+        (0u32..1 << vars.len())
+            .filter(|&a| consistent(a))
+            .any(|assignment| value(node, &vars, assignment)),
+    )
+}
+
+fn near_constraints(node: &Node, vars: &[Var], out: &mut Vec<(usize, Vec<usize>, Vec<usize>)>) {
+    match node {
+        Node::Near { left, right, .. } => {
+            let index = |lits: &[(LitId, crate::engine::compile::FieldMask)]| -> Vec<usize> {
+                vars.iter()
+                    .enumerate()
+                    .filter(
+                        |(_, v)| matches!(v, Var::Lit(l, _) if lits.iter().any(|(x, _)| x == l)),
+                    )
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            if let Some(n) = vars.iter().position(|v| *v == near_var(node)) {
+                out.push((n, index(left), index(right)));
+            }
+        }
+        Node::And(ops) | Node::Or(ops) => ops.iter().for_each(|o| near_constraints(o, vars, out)),
+        Node::Not(op) => near_constraints(op, vars, out),
+        Node::Lit { .. } => {}
+    }
+}
+
+/// Whether every text containing literal `a` contains literal `b` (at the same place).
+fn literal_implies(a: LitId, b: LitId, dictionary: &Dictionary, options: NormalizeOptions) -> bool {
+    let a = &dictionary.literals[a as usize].atoms;
+    let b = &dictionary.literals[b as usize].atoms;
+    b.len() <= a.len()
+        && a.windows(b.len()).any(|window| {
+            window.iter().zip(b.iter()).all(|(&x, &y)| {
+                atom_implies(
+                    &dictionary.keys[x as usize],
+                    &dictionary.keys[y as usize],
+                    options,
+                )
+            })
+        })
+}
+
+fn atom_implies(a: &AtomKey, b: &AtomKey, options: NormalizeOptions) -> bool {
+    let folded = |exact: &str| {
+        let mut out = String::new();
+        fold_key(exact, options, &mut out);
+        out
+    };
+    match (a, b) {
+        _ if a == b => true,
+        (AtomKey::Folded(x), AtomKey::Prefix(p)) | (AtomKey::Prefix(x), AtomKey::Prefix(p)) => {
+            x.starts_with(&**p)
+        }
+        (AtomKey::Exact(x), AtomKey::Folded(f)) => folded(x) == **f,
+        (AtomKey::Exact(x), AtomKey::Prefix(p)) => folded(x).starts_with(&**p),
+        _ => false,
+    }
 }
 
 fn collect(node: &Node, vars: &mut Vec<Var>) {

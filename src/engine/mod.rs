@@ -10,11 +10,13 @@
 //!    evaluated, so the cost grows with the text and its matches, not with the number of rules.
 //! 2. **Evaluation.** Each candidate rule's compiled query is evaluated over the occurrences; a rule
 //!    that fires yields the occurrences that made it true (never those under `NOT`).
-//! 3. **Scoring.** Within a topic, overlapping occurrences are resolved to the longest one (then the
-//!    earliest), across all rules of the topic, and each match counts once: a rule adds its weight
-//!    when it keeps at least one occurrence, or when it fired without any (pure `NOT` rules). So
-//!    `"United Nations"` and `"United Nations Security Council"` in one topic count once for
-//!    "United Nations Security Council". The topic score is the sum of those weights.
+//! 3. **Scoring.** Within a topic, overlapping occurrences of the rules with positive weights are
+//!    resolved to the longest one (then the earliest; between identical occurrences, the rule with
+//!    the higher weight, then the one first in the file), and each match counts once: a rule adds
+//!    its weight when it keeps at least one occurrence, or when it fired without any (pure `NOT`
+//!    rules). So `"United Nations"` and `"United Nations Security Council"` in one topic count
+//!    once for "United Nations Security Council". Rules with negative weights are penalties: they
+//!    always count when they fire. The topic score is the sum of the counted weights.
 //! 4. **Result.** For each topic: `score`, `confidence = score / (score + threshold)` for a
 //!    positive score and 0 otherwise (monotone in the score; 0.5 exactly at the threshold, 2/3 at
 //!    twice it), `label = score >= threshold`, and the evidence. Topics are sorted by score,
@@ -122,6 +124,8 @@ pub struct RuleSetInfo {
 }
 
 struct CompiledRule {
+    /// Index of the rule in `RuleSet::rules`.
+    source: usize,
     id: String,
     topic: usize,
     weight: f64,
@@ -183,7 +187,34 @@ impl Engine {
     /// # Errors
     /// [`RuleSetError`] with every problem of the file.
     pub fn from_toml(origin: &str, text: &str) -> Result<Engine, RuleSetError> {
-        Engine::new(RuleSet::from_toml(origin, text)?)
+        match Engine::check(origin, text) {
+            (Some(engine), _) => Ok(engine),
+            (None, diagnostics) => Err(RuleSetError::new(diagnostics)),
+        }
+    }
+
+    /// Checks a rule file as far as it can be checked and reports everything at once: syntax and
+    /// validation errors, then compile errors, failing examples and lints of every rule that got
+    /// that far. Returns the engine when there is no error (warnings allowed) — what
+    /// `rubric check` prints.
+    pub fn check(origin: &str, text: &str) -> (Option<Engine>, Vec<Diagnostic>) {
+        let (set, mut diagnostics) = RuleSet::parse(origin, text);
+        let Some(set) = set else {
+            return (None, diagnostics);
+        };
+        let complete = !has_errors(&diagnostics);
+        let (inner, more) = Engine::build(&set, complete);
+        diagnostics.extend(more);
+        if has_errors(&diagnostics) {
+            (None, diagnostics)
+        } else {
+            (
+                Some(Engine {
+                    inner: Arc::new(inner),
+                }),
+                diagnostics,
+            )
+        }
     }
 
     /// The default rule set embedded from `seeds/rules.toml`.
@@ -202,9 +233,24 @@ impl Engine {
     /// misplaced `*`, no letters), conflicting field scopes, over-long queries, and every example
     /// that does not behave as declared. Cost: linear in the size of the rule set.
     pub fn new(set: RuleSet) -> Result<Engine, RuleSetError> {
-        let mut compiler = Compiler::new(&set);
+        let (inner, diagnostics) = Engine::build(&set, true);
+        if has_errors(&diagnostics) {
+            return Err(RuleSetError::new(diagnostics));
+        }
+        Ok(Engine {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Compiles every rule that compiles, checks the examples of those, and lints them; returns
+    /// the engine parts and every diagnostic (errors and warnings).
+    ///
+    /// `complete` is false when earlier stages dropped invalid rules: the lints about whole topics
+    /// (no rules, unreachable threshold) would then only echo those errors, so they are skipped.
+    fn build(set: &RuleSet, complete: bool) -> (Inner, Vec<Diagnostic>) {
+        let mut compiler = Compiler::new(set);
         let mut rules = Vec::with_capacity(set.rules.len());
-        for rule in &set.rules {
+        for (source, rule) in set.rules.iter().enumerate() {
             if let Some(node) = compiler.compile_rule(rule) {
                 let topic = set
                     .topics
@@ -212,6 +258,7 @@ impl Engine {
                     .position(|t| t.id == rule.topic)
                     .expect("RuleSet validated the topic");
                 rules.push(CompiledRule {
+                    source,
                     id: rule.id.clone(),
                     topic,
                     weight: rule.weight,
@@ -225,9 +272,6 @@ impl Engine {
             options,
             ..
         } = compiler;
-        if !diagnostics.is_empty() {
-            return Err(RuleSetError::new(diagnostics));
-        }
         dictionary.finish();
         let mut rules_by_literal = vec![Vec::new(); dictionary.literals.len()];
         let mut always = Vec::new();
@@ -275,7 +319,8 @@ impl Engine {
         };
 
         // Examples: every rule must fire on its `match` texts and not on its `no_match` texts.
-        for (rule, compiled) in set.rules.iter().zip(&inner.rules) {
+        for compiled in &inner.rules {
+            let rule = &set.rules[compiled.source];
             let check = |example: &Example, expected: bool, diagnostics: &mut Vec<Diagnostic>| {
                 let article = Article {
                     id: "",
@@ -311,13 +356,11 @@ impl Engine {
                 .iter()
                 .for_each(|e| check(e, false, &mut diagnostics));
         }
-        if !diagnostics.is_empty() {
-            return Err(RuleSetError::new(diagnostics));
-        }
-        inner.warnings = lint::lint(&set, &inner);
-        Ok(Engine {
-            inner: Arc::new(inner),
-        })
+        let complete = complete && !has_errors(&diagnostics);
+        let warnings = lint::lint(set, &inner, complete);
+        inner.warnings = warnings.clone();
+        diagnostics.extend(warnings);
+        (inner, diagnostics)
     }
 
     /// Lint warnings found when compiling: the set loads, but these are probably mistakes
@@ -393,13 +436,34 @@ impl Engine {
             if !wanted[t] {
                 continue;
             }
-            let items: Vec<(usize, Occ)> = fired[t]
+            // Positive rules compete for overlapping matches, highest weight first (then rule
+            // order), so the result does not depend on the order of the file; negative rules are
+            // penalties and always count with all their matches.
+            let rules_of_topic = &mut fired[t];
+            rules_of_topic.sort_by(|(a, _), (b, _)| {
+                let (wa, wb) = (
+                    inner.rules[*a as usize].weight,
+                    inner.rules[*b as usize].weight,
+                );
+                wb.total_cmp(&wa).then(a.cmp(b))
+            });
+            let items: Vec<(usize, Occ)> = rules_of_topic
                 .iter()
                 .enumerate()
+                .filter(|(_, (r, _))| inner.rules[*r as usize].weight > 0.0)
                 .flat_map(|(k, (_, occ))| occ.iter().map(move |o| (k, *o)))
                 .collect();
             let kept = resolve_overlaps(&items);
-            let mut owned: Vec<Vec<Occ>> = vec![Vec::new(); fired[t].len()];
+            let mut owned: Vec<Vec<Occ>> = rules_of_topic
+                .iter()
+                .map(|(r, occ)| {
+                    if inner.rules[*r as usize].weight > 0.0 {
+                        Vec::new()
+                    } else {
+                        occ.clone()
+                    }
+                })
+                .collect();
             for ((k, o), keep) in items.iter().zip(kept) {
                 if keep {
                     owned[*k].push(*o);
@@ -407,13 +471,14 @@ impl Engine {
             }
             let mut score = 0.0;
             let mut evidence = Vec::new();
-            for ((r, occ), own) in fired[t].iter().zip(owned) {
+            for ((r, occ), mut own) in rules_of_topic.iter().zip(owned) {
                 if !occ.is_empty() && own.is_empty() {
-                    continue; // every match was counted for a longer overlapping match
+                    continue; // every match was counted for a longer or heavier overlapping match
                 }
                 let rule = &inner.rules[*r as usize];
                 score += rule.weight;
                 if options.evidence {
+                    own.sort_unstable();
                     evidence.push(RuleEvidence {
                         rule_id: rule.id.clone(),
                         weight: rule.weight,
@@ -424,7 +489,6 @@ impl Engine {
             if options.min_score.is_some_and(|min| score < min) {
                 continue;
             }
-            evidence.sort_by(|a: &RuleEvidence, b| b.weight.total_cmp(&a.weight));
             topics.push(TopicScore {
                 topic: topic.id.clone(),
                 score,

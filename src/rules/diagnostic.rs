@@ -40,6 +40,8 @@ pub struct Diagnostic {
     pub message: String,
     /// The rule it concerns, if any.
     pub rule: Option<String>,
+    /// The topic it concerns, if any.
+    pub topic: Option<String>,
     /// Where in the file, when known.
     pub location: Option<Location>,
     /// What to write instead.
@@ -54,6 +56,7 @@ impl Diagnostic {
             code,
             message: message.into(),
             rule: None,
+            topic: None,
             location: None,
             help: None,
         }
@@ -76,6 +79,12 @@ impl Diagnostic {
     /// Sets the rule id.
     pub fn rule(mut self, rule: &str) -> Diagnostic {
         self.rule = Some(rule.to_owned());
+        self
+    }
+
+    /// Sets the topic id.
+    pub fn topic(mut self, topic: &str) -> Diagnostic {
+        self.topic = Some(topic.to_owned());
         self
     }
 
@@ -103,11 +112,11 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
         };
         writeln!(f, "{level}[{}]: {}", self.code, self.message)?;
-        let rule = self
-            .rule
-            .as_ref()
-            .map(|r| format!(" (rule {r})"))
-            .unwrap_or_default();
+        let rule = match (&self.rule, &self.topic) {
+            (Some(r), _) => format!(" (rule {r})"),
+            (None, Some(t)) => format!(" (topic {t})"),
+            (None, None) => String::new(),
+        };
         match &self.location {
             Some(loc) => {
                 let gutter = loc.line.to_string().len();
@@ -187,28 +196,66 @@ pub struct Source {
     pub origin: String,
     /// The whole file.
     pub text: Arc<str>,
+    /// Byte offset of the start of each line, for `O(log n)` lookups.
+    line_starts: Arc<[usize]>,
 }
 
 impl Source {
-    /// The location of the byte range `range` of the file; `None` if it is out of bounds.
+    /// Wraps a file's text; indexes its lines once (one pass).
+    pub fn new(origin: &str, text: &str) -> Source {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Source {
+            origin: origin.to_owned(),
+            text: Arc::from(text),
+            line_starts,
+        }
+    }
+
+    /// The location of the byte range `range` of the file; `None` if it does not start on a
+    /// character boundary. Cost: a binary search over the lines plus the length of one line.
     pub fn locate(&self, range: Range<usize>) -> Option<Location> {
         let text = &*self.text;
         let start = range.start.min(text.len());
         if !text.is_char_boundary(start) {
             return None;
         }
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..start].matches('\n').count() + 1;
+        let line_index = self.line_starts.partition_point(|&s| s <= start) - 1;
+        let line_start = self.line_starts[line_index];
+        let line_end = self
+            .line_starts
+            .get(line_index + 1)
+            .map_or(text.len(), |&next| next - 1);
         let column = text[line_start..start].chars().count() + 1;
         let end = range.end.clamp(start, line_end);
         let width = text.get(start..end).map_or(1, |s| s.chars().count()).max(1);
         Some(Location {
             file: self.origin.clone(),
-            line,
+            line: line_index + 1,
             column,
             line_text: text[line_start..line_end].trim_end_matches('\r').to_owned(),
             width,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_lines_and_columns() {
+        let source = Source::new("f.toml", "a = 1\r\nb = 'é x'\n\nlast");
+        let at = |offset: usize| {
+            let l = source.locate(offset..offset + 1).unwrap();
+            (l.line, l.column, l.line_text)
+        };
+        assert_eq!(at(0), (1, 1, "a = 1".to_owned()));
+        assert_eq!(at(7), (2, 1, "b = 'é x'".to_owned()));
+        assert_eq!(at(14), (2, 7, "b = 'é x'".to_owned()));
+        assert_eq!(at(18), (3, 1, String::new()));
+        assert_eq!(at(19), (4, 1, "last".to_owned()));
+        assert!(source.locate(13..14).is_none()); // inside `é`
     }
 }

@@ -30,7 +30,6 @@
 //! Limits: at most [`MAX_RULES`] rules; ids at most [`MAX_ID_BYTES`] bytes.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
@@ -228,21 +227,48 @@ struct RawRule {
 #[serde(deny_unknown_fields)]
 struct RawExamples {
     #[serde(default, rename = "match")]
-    matches: Vec<Spanned<RawExample>>,
+    matches: Vec<Spanned<toml::Value>>,
     #[serde(default)]
-    no_match: Vec<Spanned<RawExample>>,
+    no_match: Vec<Spanned<toml::Value>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawExample {
-    Body(String),
-    Article {
-        #[serde(default)]
-        title: String,
-        #[serde(default)]
-        body: String,
-    },
+/// Reads an example: a string (the body) or a table with only `title` and `body` strings.
+fn example(value: Spanned<toml::Value>) -> Result<Example, (String, Range<usize>)> {
+    let span = value.span();
+    match value.into_inner() {
+        toml::Value::String(body) => Ok(Example {
+            title: String::new(),
+            body,
+            span,
+        }),
+        toml::Value::Table(table) => {
+            let mut example = Example {
+                title: String::new(),
+                body: String::new(),
+                span: span.clone(),
+            };
+            for (key, value) in table {
+                let slot = match key.as_str() {
+                    "title" => &mut example.title,
+                    "body" => &mut example.body,
+                    other => {
+                        return Err((format!("unknown key `{other}` in an example; an example table has only `title` and `body`"), span))
+                    }
+                };
+                match value {
+                    toml::Value::String(text) => *slot = text,
+                    other => {
+                        return Err((format!("example `{key}` is a {}, not a string", other.type_str()), span))
+                    }
+                }
+            }
+            Ok(example)
+        }
+        other => Err((
+            format!("an example is a {}; write a string (the body) or {{ title = \"...\", body = \"...\" }}", other.type_str()),
+            span,
+        )),
+    }
 }
 
 struct Loader {
@@ -276,7 +302,11 @@ impl Loader {
         self.error("toml", message, span).help = Some(help.to_owned());
     }
 
-    fn item<T: for<'de> Deserialize<'de>>(&mut self, value: &Spanned<DeValue<'_>>) -> Option<T> {
+    fn item<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        kind: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<T> {
         let span = value.span();
         match T::deserialize(ValueDeserializer::from(value.clone())) {
             Ok(v) => Some(v),
@@ -289,7 +319,10 @@ impl Loader {
                     .and_then(|id| id.get_ref().as_str())
                     .map(str::to_owned);
                 if let (Some(id), Some(d)) = (id, self.diagnostics.last_mut()) {
-                    d.rule = Some(id);
+                    match kind {
+                        "rules" => d.rule = Some(id),
+                        _ => d.topic = Some(id),
+                    }
                 }
                 None
             }
@@ -302,7 +335,7 @@ impl Loader {
         value: &Spanned<DeValue<'_>>,
     ) -> Vec<T> {
         match value.get_ref() {
-            DeValue::Array(items) => items.iter().filter_map(|v| self.item(v)).collect(),
+            DeValue::Array(items) => items.iter().filter_map(|v| self.item(key, v)).collect(),
             _ => {
                 self.error(
                     "toml",
@@ -354,11 +387,19 @@ impl RuleSet {
     /// [`RuleSetError`] listing every problem found, each with file, line, column, rule id, and
     /// what to write instead.
     pub fn from_toml(origin: &str, text: &str) -> Result<RuleSet, RuleSetError> {
+        match RuleSet::parse(origin, text) {
+            (Some(set), diagnostics) if diagnostics.is_empty() => Ok(set),
+            (_, diagnostics) => Err(RuleSetError::new(diagnostics)),
+        }
+    }
+
+    /// Like [`RuleSet::from_toml`], but keeps going: returns the set of everything that is valid
+    /// (the topics and rules without errors; `None` when there is no usable `[rule_set]` table
+    /// or the TOML does not parse) together with every problem found, so later stages can check
+    /// the rest and report everything at once.
+    pub fn parse(origin: &str, text: &str) -> (Option<RuleSet>, Vec<Diagnostic>) {
         let mut loader = Loader {
-            source: Source {
-                origin: origin.to_owned(),
-                text: Arc::from(text),
-            },
+            source: Source::new(origin, text),
             diagnostics: Vec::new(),
         };
         let (document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
@@ -367,7 +408,7 @@ impl RuleSet {
             for err in syntax_errors {
                 loader.toml_error(err, whole.clone());
             }
-            return Err(RuleSetError::new(loader.diagnostics));
+            return (None, loader.diagnostics);
         }
         let document = document.into_inner();
 
@@ -376,7 +417,7 @@ impl RuleSet {
         let mut raw_rules = Vec::new();
         for (key, value) in document.iter() {
             match key.get_ref().as_ref() {
-                "rule_set" => raw_set = loader.item::<RawRuleSet>(value),
+                "rule_set" => raw_set = loader.item::<RawRuleSet>("rule_set", value),
                 "topics" => raw_topics = loader.items::<RawTopic>("topics", value),
                 "rules" => raw_rules = loader.items::<RawRule>("rules", value),
                 other => {
@@ -465,10 +506,7 @@ impl RuleSet {
         let mut seen = rustc_hash::FxHashMap::<String, Range<usize>>::default();
         for raw in raw_rules {
             let id = raw.id.get_ref().clone();
-            if !loader.check_id("rule", &raw.id, false) {
-                continue;
-            }
-            let mut ok = true;
+            let mut ok = loader.check_id("rule", &raw.id, false);
             if let Some(first) = seen.get(&id) {
                 let line = loader.source.locate(first.clone()).map_or(0, |l| l.line);
                 let d = loader.error(
@@ -523,22 +561,31 @@ impl RuleSet {
                 Ok(expr) => Some(expr),
                 Err(err) => {
                     let span = query_origin.file_range(text, &err.span);
-                    let d = loader.error("query-syntax", err.message, span);
+                    let d = loader.error(err.code, err.message, span);
                     d.rule = Some(id.clone());
                     d.help = err.help;
                     None
                 }
             };
+            let mut examples = |values: Vec<Spanned<toml::Value>>| {
+                let mut out = Vec::new();
+                for value in values {
+                    match example(value) {
+                        Ok(e) => out.push(e),
+                        Err((message, span)) => {
+                            let d = loader.error("toml", message, span);
+                            d.rule = Some(id.clone());
+                            d.help = Some("write examples = { match = [\"...\"], no_match = [\"...\", { title = \"...\", body = \"...\" }] }".to_owned());
+                            ok = false;
+                        }
+                    }
+                }
+                out
+            };
+            let matches = examples(raw.examples.matches);
+            let no_matches = examples(raw.examples.no_match);
             let (Some(expr), true) = (expr, ok) else {
                 continue;
-            };
-            let example = |e: Spanned<RawExample>| {
-                let span = e.span();
-                let (title, body) = match e.into_inner() {
-                    RawExample::Body(body) => (String::new(), body),
-                    RawExample::Article { title, body } => (title, body),
-                };
-                Example { title, body, span }
             };
             rules.push(Rule {
                 id,
@@ -547,8 +594,8 @@ impl RuleSet {
                 expr,
                 weight,
                 description: raw.description,
-                matches: raw.examples.matches.into_iter().map(example).collect(),
-                no_matches: raw.examples.no_match.into_iter().map(example).collect(),
+                matches,
+                no_matches,
                 id_span: raw.id.span(),
                 query_origin,
             });
@@ -563,18 +610,16 @@ impl RuleSet {
                 }
             }
         }
-        match raw_set {
-            Some(raw) if loader.diagnostics.is_empty() => Ok(RuleSet {
-                name: raw.name.into_inner(),
-                version: raw.version.into_inner(),
-                description: raw.description,
-                accent_sensitive: raw.accent_sensitive,
-                topics,
-                rules,
-                source: loader.source,
-            }),
-            _ => Err(RuleSetError::new(loader.diagnostics)),
-        }
+        let set = raw_set.map(|raw| RuleSet {
+            name: raw.name.into_inner(),
+            version: raw.version.into_inner(),
+            description: raw.description,
+            accent_sensitive: raw.accent_sensitive,
+            topics,
+            rules,
+            source: loader.source,
+        });
+        (set, loader.diagnostics)
     }
 
     /// The file location of `query_span` inside the query of `rule`.

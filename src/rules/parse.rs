@@ -47,6 +47,8 @@ pub const MAX_NEAR_DISTANCE: u32 = 100;
 /// A syntax error in a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// `query-syntax`, or `query-too-large` for an exceeded length or depth limit.
+    pub code: &'static str,
     /// What is wrong, lowercase, no trailing period.
     pub message: String,
     /// Where: byte range of the query text, `end` exclusive (may be empty at the end of input).
@@ -58,10 +60,16 @@ pub struct ParseError {
 impl ParseError {
     fn new(message: impl Into<String>, span: QuerySpan) -> ParseError {
         ParseError {
+            code: "query-syntax",
             message: message.into(),
             span,
             help: None,
         }
+    }
+
+    fn code(mut self, code: &'static str) -> ParseError {
+        self.code = code;
+        self
     }
 
     fn help(mut self, help: impl Into<String>) -> ParseError {
@@ -106,10 +114,12 @@ pub fn parse_query(query: &str) -> Result<Expr, ParseError> {
             ),
             0..query.len(),
         )
-        .help("split it into several rules of the same topic"));
+        .help("split it into several rules of the same topic")
+        .code("query-too-large"));
     }
     let tokens = lex(query)?;
     let mut parser = Parser {
+        query,
         tokens,
         pos: 0,
         depth: 0,
@@ -320,7 +330,32 @@ fn word_token(word: &str, span: QuerySpan) -> Result<Tok, ParseError> {
                 )),
             )
         }
+        "&&" | "||" => {
+            let op = if word == "&&" { "AND" } else { "OR" };
+            return Err(
+                ParseError::new(format!("`{word}` is not an operator here"), span)
+                    .help(format!("write {op}")),
+            );
+        }
         _ => {}
+    }
+    let mut chars = word.chars();
+    if let (Some(sign @ ('-' | '!' | '+')), Some(next)) = (chars.next(), chars.next()) {
+        if next.is_alphanumeric() || next == '"' {
+            let rest = &word[1..];
+            let (message, help) = if sign == '+' {
+                (
+                    "`+` before a term does not make it required here".to_owned(),
+                    format!("write AND {rest}"),
+                )
+            } else {
+                (
+                    format!("`{sign}` before a term does not exclude it here"),
+                    format!("write AND NOT {rest}"),
+                )
+            };
+            return Err(ParseError::new(message, span.start..span.start + 1).help(help));
+        }
     }
     let upper = word.to_ascii_uppercase();
     for (prefix, ordered) in [("NEAR/", false), ("ONEAR/", true)] {
@@ -356,13 +391,14 @@ fn word_token(word: &str, span: QuerySpan) -> Result<Tok, ParseError> {
     Ok(Tok::Word(word.to_owned()))
 }
 
-struct Parser {
+struct Parser<'q> {
+    query: &'q str,
     tokens: Vec<Lexeme>,
     pos: usize,
     depth: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> &Lexeme {
         &self.tokens[self.pos.min(self.tokens.len() - 1)]
     }
@@ -382,7 +418,8 @@ impl Parser {
                 format!("nesting deeper than the limit of {MAX_DEPTH}"),
                 span.clone(),
             )
-            .help("flatten the query: a OR b OR c needs no parentheses"));
+            .help("flatten the query: a OR b OR c needs no parentheses")
+            .code("query-too-large"));
         }
         Ok(())
     }
@@ -401,12 +438,22 @@ impl Parser {
                     w.to_uppercase()
                 )
             }
-            Tok::Word(_) => {
-                "write AND or OR before it, or quote the words as a phrase: \"peace talks\""
-                    .to_owned()
+            Tok::Word(w) => {
+                let previous = self.pos.checked_sub(1).map(|i| &self.tokens[i]);
+                match previous {
+                    Some(Lexeme { kind: Tok::Word(p), .. }) => format!(
+                        "write `{p} AND {w}` or `{p} OR {w}`, or quote the words as a phrase: \"{p} {w}\""
+                    ),
+                    Some(prev) => {
+                        let p = &self.query[prev.span.clone()];
+                        format!("write `{p} AND {w}` or `{p} OR {w}`")
+                    }
+                    None => format!("write AND or OR before `{w}`"),
+                }
             }
             Tok::Near { .. } => {
-                "NEAR cannot be chained: write (a NEAR/3 b) AND (b NEAR/3 c)".to_owned()
+                let op = &self.query[next.span.clone()];
+                format!("NEAR cannot be chained: write (a {op} b) AND (b {op} c)")
             }
             _ => "write AND or OR before it".to_owned(),
         };
@@ -475,10 +522,10 @@ impl Parser {
         let right = self.scoped()?;
         check_proximity_operand(&right)?;
         if let Tok::Near { .. } = self.peek().kind {
-            return Err(
-                ParseError::new("NEAR cannot be chained", self.peek().span.clone())
-                    .help("write (a NEAR/3 b) AND (b NEAR/3 c)"),
-            );
+            let span = self.peek().span.clone();
+            let op = &self.query[span.clone()];
+            return Err(ParseError::new("NEAR cannot be chained", span)
+                .help(format!("write (a {op} b) AND (b {op} c)")));
         }
         let span = left.span.start..right.span.end;
         Ok(Expr {
@@ -676,7 +723,20 @@ mod tests {
     fn errors_point_at_the_problem_and_say_what_to_write() {
         // (query, text under the span, words the help must contain)
         let table = [
-            ("peace talks", "talks", "phrase"),
+            (
+                "peace talks",
+                "talks",
+                "quote the words as a phrase: \"peace talks\"",
+            ),
+            ("Zürich Genève", "Genève", "`Zürich AND Genève`"),
+            ("\"hearing aid\" foo", "foo", "`\"hearing aid\" AND foo`"),
+            ("aid -hearing", "-", "AND NOT hearing"),
+            ("aid AND -hearing", "-", "AND NOT hearing"),
+            ("aid AND !hearing", "!", "AND NOT hearing"),
+            ("aid +convoy", "+", "AND convoy"),
+            ("aid AND +convoy", "+", "AND convoy"),
+            ("a && b", "&&", "AND"),
+            ("a || b", "||", "OR"),
             ("peace and talks", "and", "write AND"),
             ("a AND", "", "trailing operator"),
             ("a OR OR b", "OR", "doubled"),
@@ -686,7 +746,7 @@ mod tests {
             ("a NEAR b", "NEAR", "NEAR/5"),
             ("a NEAR/x b", "x", "NEAR/5"),
             ("a near/3 b", "near/3", "NEAR/3"),
-            ("a NEAR/3 b NEAR/3 c", "NEAR/3", "(a NEAR/3 b) AND"),
+            ("a NEAR/3 b NEAR/2 c", "NEAR/2", "(a NEAR/2 b) AND"),
             ("(a AND b) NEAR/3 c", "(a AND b)", "outside"),
             ("country:France", "country:", "title:"),
             ("{US", "{US", "}"),

@@ -9,8 +9,9 @@
 //! 1. **View.** The text is cut into extended grapheme clusters (UAX #29, `unicode-segmentation`).
 //!    Each cluster is rewritten independently and the result is appended to a *view* string, with a
 //!    segment map from view bytes to original bytes:
-//!    - soft hyphens (U+00AD), zero-width space/joiners (U+200B..U+200D), word joiner (U+2060) and
-//!      BOM (U+FEFF) are dropped, so a word they split stays one word;
+//!    - format characters (General_Category Cf, from `unicode-properties`: soft hyphen U+00AD,
+//!      zero-width joiners, bidi marks such as LRM/RLM and isolates, word joiner, BOM), zero-width
+//!      space (U+200B) and variation selectors are dropped, so a word they split stays one word;
 //!    - typographic apostrophes (U+2018, U+2019, U+201B, U+02BC, U+FF07) become `'`, typographic double
 //!      quotes (U+201C..U+201F, U+00AB, U+00BB) become `"`;
 //!    - Unicode NFKC (`unicode-normalization`): full-width letters, ligatures, no-break spaces
@@ -23,7 +24,12 @@
 //!    a combining mark may follow it.
 //! 2. **Words.** The view is split at UAX #29 word boundaries; a word is a segment with at least one
 //!    alphanumeric character. Hyphens, slashes and dashes separate words (`state-of-the-art` is four
-//!    words); apostrophes and periods between letters do not (`country's`, `U.S`).
+//!    words); apostrophes and periods between letters do not (`country's`, `U.S`). Two repairs for
+//!    news text: a colon always separates (`UPDATE:Ukraine`), and so does a period between two
+//!    parts of two or more letters, as in a missing space after a full stop (`Geneva.The`), while
+//!    abbreviations (`U.S`, `e.g`, `Ph.D`) and numbers (`3.5`) stay whole. The span of an
+//!    abbreviation includes its final period (`U.S.`), and a possessive after it (`U.K.’s`)
+//!    belongs to it rather than becoming a word `s`.
 //! 3. **Keys.** Each word gets two keys:
 //!    - the *exact* key: the view text with periods removed when the word has no digit (`U.S.` and
 //!      `US` both give `US`; `3.5` stays `3.5`) and a possessive `'s` or trailing `'` removed
@@ -237,12 +243,13 @@ impl View {
     }
 }
 
-/// `true` for characters dropped from the view: soft hyphen and zero-width characters.
+/// `true` for characters dropped from the view: format characters (General_Category Cf: soft
+/// hyphen, zero-width space and joiners, bidi marks and isolates, word joiner, BOM, ...),
+/// zero-width space, and variation selectors (U+FE00..U+FE0F, U+E0100..U+E01EF).
 pub(crate) fn is_ignorable(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
-    )
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(c, '\u{200B}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+        || c.general_category() == GeneralCategory::Format
 }
 
 /// Maps typographic apostrophes and double quotes to their ASCII forms.
@@ -275,31 +282,85 @@ fn normalize_cluster(cluster: &str, options: NormalizeOptions, out: &mut String)
 /// pipeline. Never panics; an empty or word-less text gives empty [`Tokens`].
 pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
     let view = View::build(text, options);
+    let v = view.text.as_str();
     let mut tokens = Tokens {
-        keys: String::with_capacity(view.text.len() * 2),
-        records: Vec::with_capacity(view.text.len() / 5 + 1),
+        keys: String::with_capacity(v.len() * 2),
+        records: Vec::with_capacity(v.len() / 5 + 1),
     };
     let mut exact = String::new();
-    for (offset, word) in view.text.split_word_bound_indices() {
-        if !word.chars().any(char::is_alphanumeric) {
+    // View end of the previous word, to attach a possessive `'s` after an abbreviation.
+    let mut previous_end = usize::MAX;
+    for (offset, segment) in v.split_word_bound_indices() {
+        if !segment.chars().any(char::is_alphanumeric) {
             continue;
         }
-        exact_key(word, &mut exact);
-        if exact.is_empty() {
-            continue;
+        for part in split_word(segment) {
+            let start = offset + part.start;
+            let mut end = offset + part.end;
+            let word = &v[start..end];
+            if !word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            if word.eq_ignore_ascii_case("s") && previous_end != usize::MAX {
+                if let Some(last) = tokens.records.last_mut() {
+                    if &v[previous_end..start] == "'" {
+                        last.span.end = view.original_range(start..end).end;
+                        previous_end = end;
+                        continue;
+                    }
+                }
+            }
+            exact_key(word, &mut exact);
+            if exact.is_empty() {
+                continue;
+            }
+            // An abbreviation's final period belongs to it.
+            if word.contains('.')
+                && !word.chars().any(char::is_numeric)
+                && v[end..].starts_with('.')
+            {
+                end += 1;
+            }
+            let exact_start = tokens.keys.len() as u32;
+            tokens.keys.push_str(&exact);
+            let exact_end = tokens.keys.len() as u32;
+            fold_key(&exact, options, &mut tokens.keys);
+            let fold_end = tokens.keys.len() as u32;
+            tokens.records.push(TokenRecord {
+                fold: exact_end..fold_end,
+                exact: exact_start..exact_end,
+                span: view.original_range(start..end),
+            });
+            previous_end = end;
         }
-        let exact_start = tokens.keys.len() as u32;
-        tokens.keys.push_str(&exact);
-        let exact_end = tokens.keys.len() as u32;
-        fold_key(&exact, options, &mut tokens.keys);
-        let fold_end = tokens.keys.len() as u32;
-        tokens.records.push(TokenRecord {
-            fold: exact_end..fold_end,
-            exact: exact_start..exact_end,
-            span: view.original_range(offset..offset + word.len()),
-        });
     }
     tokens
+}
+
+/// Splits a UAX #29 word at colons, and at periods between two parts of two or more letters
+/// (`Geneva.The`), keeping abbreviations and numbers whole. Ranges are relative to `word`.
+fn split_word(word: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let numeric = word.chars().any(char::is_numeric);
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let separators: Vec<(usize, char)> = word
+        .char_indices()
+        .filter(|&(_, c)| c == ':' || (c == '.' && !numeric))
+        .collect();
+    for (k, &(at, c)) in separators.iter().enumerate() {
+        let split = c == ':' || {
+            let left_start = if k == 0 { 0 } else { separators[k - 1].0 + 1 };
+            let right_end = separators.get(k + 1).map_or(word.len(), |&(i, _)| i);
+            word[left_start..at].chars().count() >= 2
+                && word[at + 1..right_end].chars().count() >= 2
+        };
+        if split {
+            parts.push(start..at);
+            start = at + c.len_utf8();
+        }
+    }
+    parts.push(start..word.len());
+    parts.into_iter()
 }
 
 /// The exact key of a word: periods removed from words without digits, possessive removed.
@@ -319,7 +380,7 @@ fn exact_key(word: &str, out: &mut String) {
 }
 
 /// Appends the folded form of an exact key to `out`.
-fn fold_key(exact: &str, options: NormalizeOptions, out: &mut String) {
+pub(crate) fn fold_key(exact: &str, options: NormalizeOptions, out: &mut String) {
     if exact.is_ascii() {
         out.extend(exact.chars().map(|c| c.to_ascii_lowercase()));
         return;
@@ -408,6 +469,24 @@ mod tests {
             ("en dash separates", "Kyiv–Moscow", &["kyiv", "moscow"]),
             ("dotted acronym", "U.S. troops", &["us", "troops"]),
             (
+                "possessive after an abbreviation",
+                "the U.K.\u{2019}s decision",
+                &["the", "uk", "decision"],
+            ),
+            (
+                "missing space after a full stop",
+                "in Geneva.The minister",
+                &["in", "geneva", "the", "minister"],
+            ),
+            ("abbreviations stay whole", "e.g. Ph.D", &["eg", "phd"]),
+            ("colon separates", "UPDATE:Ukraine", &["update", "ukraine"]),
+            (
+                "bidi marks are ignored",
+                "pea\u{200E}ce \u{2066}talks\u{2069} \u{200F}now\u{200F}",
+                &["peace", "talks", "now"],
+            ),
+            ("variation selector is ignored", "peace\u{FE0F}", &["peace"]),
+            (
                 "decimal number keeps its point",
                 "3.5 million",
                 &["3.5", "million"],
@@ -458,6 +537,16 @@ mod tests {
                 "country\u{2019}s",
                 "ＮＡＴＯ"
             ]
+        );
+    }
+
+    #[test]
+    fn abbreviation_spans_take_their_period_and_possessive() {
+        let text = "U.S. and the U.K.\u{2019}s NATO\u{2019}s";
+        let spans: Vec<String> = words(text).into_iter().map(|w| w.2).collect();
+        assert_eq!(
+            spans,
+            ["U.S.", "and", "the", "U.K.\u{2019}s", "NATO\u{2019}s"]
         );
     }
 
