@@ -13,6 +13,7 @@
 //!   and column.
 //! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
 //!   confidence, evidence. Knows nothing of gRPC.
+//! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
 //! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
 //! - [`service`]: thin tonic handlers over the engine (validation, conversion).
 //! - [`error`]: the one table from service errors to gRPC status codes.
@@ -35,6 +36,7 @@
 pub mod article;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod pb;
 pub mod rules;
 pub mod server;

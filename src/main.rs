@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use rubric::eval::LabelledArticle;
 use rubric::server::{self, ServerConfig};
 use rubric::service::LoadedRules;
 use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding, Severity};
@@ -40,6 +41,11 @@ enum Command {
     /// input. Without INPUT, standard input is read. With --jsonl, every INPUT is JSON Lines (one
     /// article per line) and the output is JSON Lines in the same order, computed on all cores.
     Classify(ClassifyArgs),
+    /// Evaluate a rule set on labelled articles: per-topic counts, precision, recall, F1.
+    ///
+    /// Each DATA line is {"id","title","body","labels":{topic:bool}}; a topic missing from
+    /// `labels` is unknown for that line and not scored.
+    Eval(EvalArgs),
     /// Check rule files: print every error and lint warning.
     ///
     /// Exit status: 0 clean, 1 problems found, 2 usage error (including an unreadable file).
@@ -48,6 +54,30 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// List up to N false positives and N false negatives per topic, with the evidence in context.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    errors: usize,
+    /// Labelled JSON Lines files.
+    #[arg(required = true)]
+    data: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table for people.
+    Text,
+    /// One JSON document for machines.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -147,6 +177,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Classify(args) => classify(args),
+        Command::Eval(args) => eval(args),
         Command::Check { files } => check(&files),
     };
     match result {
@@ -468,6 +499,137 @@ fn classify_jsonl(
             }
         }
     }
+}
+
+fn read_labelled(path: &PathBuf) -> Result<Vec<LabelledArticle>> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let article: LabelledArticle = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{}:{}: not a labelled article {{\"id\",\"title\",\"body\",\"labels\":{{topic:bool}}}}",
+                path.display(),
+                n + 1
+            )
+        })?;
+        out.push(article);
+    }
+    Ok(out)
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let engine = load_engine(args.rules.as_ref())?;
+    let mut files = Vec::new();
+    for path in &args.data {
+        files.push((path.display().to_string(), read_labelled(path)?));
+    }
+    let total: usize = files.iter().map(|(_, a)| a.len()).sum();
+    let progress = if io::IsTerminal::is_terminal(&io::stderr()) {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let tick = || progress.inc(1);
+    let mut reports = Vec::new();
+    for (name, articles) in &files {
+        let report = rubric::eval::evaluate_with_progress(&engine, articles, args.errors, &tick);
+        reports.push((name.clone(), report));
+    }
+    progress.finish_and_clear();
+    let info = engine.info();
+    let rules = args
+        .rules
+        .as_ref()
+        .map_or("<embedded>".to_owned(), |p| p.display().to_string());
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.format == Format::Json {
+        let files: Vec<_> = reports
+            .iter()
+            .map(|(file, report)| serde_json::json!({ "file": file, "report": report }))
+            .collect();
+        let doc = serde_json::json!({
+            "rules": { "source": rules, "name": info.name, "version": info.version },
+            "files": files,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        for (file, report) in &reports {
+            write_report(&mut out, file, &rules, &info.version, report)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_report(
+    out: &mut impl Write,
+    file: &str,
+    rules: &str,
+    version: &str,
+    report: &rubric::eval::Report,
+) -> Result<()> {
+    writeln!(
+        out,
+        "{file}: {} articles, rules {rules} (version {version})",
+        report.articles
+    )?;
+    writeln!(
+        out,
+        "{:<16} {:>8} {:>6} {:>6} {:>6} {:>6} {:>10} {:>8} {:>8}",
+        "topic", "support", "tp", "fp", "fn", "tn", "precision", "recall", "f1"
+    )?;
+    for t in &report.topics {
+        let c = t.counts;
+        writeln!(
+            out,
+            "{:<16} {:>8} {:>6} {:>6} {:>6} {:>6} {:>10.3} {:>8.3} {:>8.3}",
+            t.topic,
+            t.support,
+            c.tp,
+            c.fp,
+            c.r#fn,
+            c.tn,
+            t.scores.precision,
+            t.scores.recall,
+            t.scores.f1
+        )?;
+    }
+    for (name, s) in [("micro avg", report.micro), ("macro avg", report.macro_)] {
+        writeln!(
+            out,
+            "{:<16} {:>8} {:>6} {:>6} {:>6} {:>6} {:>10.3} {:>8.3} {:>8.3}",
+            name, "", "", "", "", "", s.precision, s.recall, s.f1
+        )?;
+    }
+    if !report.unknown_labels.is_empty() {
+        writeln!(
+            out,
+            "not scored (no such topic in the rules): {}",
+            report.unknown_labels.join(", ")
+        )?;
+    }
+    for e in &report.errors {
+        let kind = e.kind.replace('_', " ");
+        writeln!(out, "\n{} {kind}: {} (score {})", e.topic, e.id, e.score)?;
+        if e.rules.is_empty() {
+            writeln!(out, "  nothing fired: {}", e.excerpt)?;
+        }
+        for (rule, contexts) in &e.rules {
+            writeln!(out, "  rule {rule}")?;
+            for c in contexts {
+                writeln!(out, "    {c}")?;
+            }
+        }
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn check(files: &[PathBuf]) -> Result<ExitCode> {

@@ -371,3 +371,146 @@ fn classify_shows_lint_warnings_and_clean_errors() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.starts_with("error[wildcard-prefix]"), "{stderr}");
 }
+
+/// `rubric eval` on a small labelled file with known counts: exact precision, recall, F1, micro
+/// and macro averages; a missing label is not scored; an unknown label is reported.
+#[test]
+fn eval_counts_and_scores_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[rule_set]\nname = \"e\"\nversion = \"1\"\n[[topics]]\nid = \"a\"\n[[topics]]\nid = \"b\"\n\
+         [[rules]]\nid = \"a.x\"\ntopic = \"a\"\nquery = 'x'\n[[rules]]\nid = \"b.y\"\ntopic = \"b\"\nquery = 'y'\n",
+    );
+    let data = write(
+        dir.path(),
+        "data.jsonl",
+        concat!(
+            r#"{"id":"1","title":"","body":"x","labels":{"a":true,"b":false}}"#,
+            "\n",
+            r#"{"id":"2","title":"","body":"x y","labels":{"a":false}}"#,
+            "\n",
+            r#"{"id":"3","title":"","body":"z","labels":{"a":true,"b":true}}"#,
+            "\n",
+            r#"{"id":"4","title":"","body":"y","labels":{"b":true}}"#,
+            "\n",
+            "\n",
+            r#"{"id":"5","title":"","body":"y","labels":{"a":false,"b":false,"c":true}}"#,
+            "\n",
+            r#"{"id":"6","title":"y","body":"","labels":{"b":true}}"#,
+            "\n",
+        ),
+    );
+    let o = rubric(
+        &[
+            "eval",
+            "--format",
+            "json",
+            "--errors",
+            "5",
+            "--rules",
+            rules.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &v["files"][0]["report"];
+    assert_eq!(r["articles"], 6);
+    let a = &r["topics"][0];
+    assert_eq!(a["topic"], "a");
+    assert_eq!(
+        (
+            a["counts"]["tp"].as_u64(),
+            a["counts"]["fp"].as_u64(),
+            a["counts"]["fn"].as_u64(),
+            a["counts"]["tn"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(a["support"], 2);
+    assert_eq!(a["scores"]["precision"], 0.5);
+    assert_eq!(a["scores"]["recall"], 0.5);
+    assert_eq!(a["scores"]["f1"], 0.5);
+    let b = &r["topics"][1];
+    assert_eq!(
+        (
+            b["counts"]["tp"].as_u64(),
+            b["counts"]["fp"].as_u64(),
+            b["counts"]["fn"].as_u64(),
+            b["counts"]["tn"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1), Some(1))
+    );
+    let close = |v: &Value, x: f64| (v.as_f64().unwrap() - x).abs() < 1e-12;
+    assert!(close(&b["scores"]["precision"], 2.0 / 3.0));
+    assert!(close(&b["scores"]["recall"], 2.0 / 3.0));
+    assert!(close(&r["micro"]["precision"], 0.6));
+    assert!(close(&r["micro"]["recall"], 0.6));
+    assert!(close(&r["micro"]["f1"], 0.6));
+    assert!(close(&r["macro"]["precision"], (0.5 + 2.0 / 3.0) / 2.0));
+    assert_eq!(r["unknown_labels"][0], "c");
+    // Errors: one false positive and one false negative per topic.
+    let errors = r["errors"].as_array().unwrap();
+    let kinds: Vec<(String, String, String)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["topic"].as_str().unwrap().into(),
+                e["kind"].as_str().unwrap().into(),
+                e["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("a".into(), "false_negative".into(), "3".into()),
+            ("a".into(), "false_positive".into(), "2".into()),
+            ("b".into(), "false_negative".into(), "3".into()),
+            ("b".into(), "false_positive".into(), "5".into()),
+        ]
+    );
+    assert_eq!(
+        errors[1]["rules"][0][1][0],
+        "…x [y]…".replace("x [y]", "[x] y")
+    );
+
+    // The text table shows the same numbers.
+    let o = rubric(
+        &[
+            "eval",
+            "--errors",
+            "1",
+            "--rules",
+            rules.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+        None,
+    );
+    let text = stdout(&o);
+    assert!(text.contains("micro avg"), "{text}");
+    assert!(text.contains("0.600"), "{text}");
+    assert!(text.contains("a false negative: 3 (score 0)"), "{text}");
+    assert!(text.contains("nothing fired: z"), "{text}");
+}
+
+#[test]
+fn eval_reports_a_bad_line_with_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "bad.jsonl",
+        "{\"id\":\"1\",\"body\":\"x\",\"labels\":{}}\n{\"id\": 2}\n",
+    );
+    let o = rubric(&["eval", data.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jsonl:2: not a labelled article"));
+}

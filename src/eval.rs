@@ -1,0 +1,359 @@
+//! Evaluation of a rule set against labelled articles: per-topic confusion counts, precision,
+//! recall and F1, micro and macro averages, and the errors a rule author needs to see.
+//!
+//! Input lines are `{"id": str, "title": str, "body": str, "labels": {topic: bool}}`. A topic
+//! missing from `labels` is unknown for that line and is not scored (neither a hit nor a miss).
+//!
+//! Definitions (the usual ones, e.g. Manning, Raghavan & Schütze, *Introduction to Information
+//! Retrieval*, ch. 8): precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = 2PR / (P + R);
+//! each is 0 when its denominator is 0. Micro averages pool the counts of all scored topics;
+//! macro averages are the unweighted means over the topics with at least one labelled line.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Classification, ClassifyOptions, Engine};
+use crate::Article;
+
+/// One labelled article.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelledArticle {
+    /// Identifier, shown in error listings.
+    #[serde(default)]
+    pub id: String,
+    /// Headline.
+    #[serde(default)]
+    pub title: String,
+    /// Text.
+    #[serde(default)]
+    pub body: String,
+    /// Gold labels; a topic that is missing is unknown for this article.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, bool>,
+}
+
+/// Confusion counts of one topic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Labelled true, predicted true.
+    pub tp: u64,
+    /// Labelled false, predicted true.
+    pub fp: u64,
+    /// Labelled true, predicted false.
+    pub r#fn: u64,
+    /// Labelled false, predicted false.
+    pub tn: u64,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+impl Counts {
+    /// Lines where the topic is labelled true (TP + FN).
+    pub fn support(&self) -> u64 {
+        self.tp + self.r#fn
+    }
+
+    /// Lines where the topic is labelled at all.
+    pub fn labelled(&self) -> u64 {
+        self.tp + self.fp + self.r#fn + self.tn
+    }
+
+    /// TP / (TP + FP), 0 when nothing was predicted.
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    /// TP / (TP + FN), 0 when there is no positive label.
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.r#fn)
+    }
+
+    /// Harmonic mean of precision and recall, 0 when both are 0.
+    pub fn f1(&self) -> f64 {
+        f1(self.precision(), self.recall())
+    }
+
+    fn add(&mut self, other: &Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.r#fn += other.r#fn;
+        self.tn += other.tn;
+    }
+}
+
+/// Precision, recall and F1 together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Scores {
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// F1.
+    pub f1: f64,
+}
+
+/// The evaluation of one topic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TopicReport {
+    /// Topic id.
+    pub topic: String,
+    /// Positive labels (TP + FN).
+    pub support: u64,
+    /// Lines where the topic was labelled at all.
+    pub labelled: u64,
+    /// Confusion counts.
+    pub counts: Counts,
+    /// Precision, recall, F1.
+    pub scores: Scores,
+}
+
+/// One misclassified article, for `--errors`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorCase {
+    /// Topic.
+    pub topic: String,
+    /// `false_positive` or `false_negative`.
+    pub kind: &'static str,
+    /// Article id.
+    pub id: String,
+    /// Score of the topic.
+    pub score: f64,
+    /// For each counted rule: its id and the evidence with context, `…before[match]after…`.
+    pub rules: Vec<(String, Vec<String>)>,
+    /// The beginning of the article, for a miss where nothing fired.
+    pub excerpt: String,
+}
+
+/// The evaluation of one set of labelled articles.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Number of articles.
+    pub articles: u64,
+    /// Per topic of the rule set that is labelled at least once, in rule-set order.
+    pub topics: Vec<TopicReport>,
+    /// Pooled over the scored topics.
+    pub micro: Scores,
+    /// Unweighted mean over the scored topics.
+    #[serde(rename = "macro")]
+    pub macro_: Scores,
+    /// Label names that the rule set does not have (not scored).
+    pub unknown_labels: Vec<String>,
+    /// Up to `max_errors` false positives and false negatives per topic.
+    pub errors: Vec<ErrorCase>,
+}
+
+/// Classifies every article (in parallel) and scores the labels. `max_errors` bounds the error
+/// cases kept per topic and kind; 0 keeps none (and skips computing evidence).
+pub fn evaluate(engine: &Engine, articles: &[LabelledArticle], max_errors: usize) -> Report {
+    evaluate_with_progress(engine, articles, max_errors, &|| {})
+}
+
+/// [`evaluate`], calling `tick` once per classified article (for a progress bar).
+pub fn evaluate_with_progress(
+    engine: &Engine,
+    articles: &[LabelledArticle],
+    max_errors: usize,
+    tick: &(dyn Fn() + Sync),
+) -> Report {
+    let options = ClassifyOptions {
+        evidence: max_errors > 0,
+        ..ClassifyOptions::default()
+    };
+    let results: Vec<Classification> = articles
+        .par_iter()
+        .map(|a| {
+            let article = Article {
+                id: &a.id,
+                title: &a.title,
+                body: &a.body,
+            };
+            let result = engine
+                .classify(&article, &options)
+                .expect("options name no topics");
+            tick();
+            result
+        })
+        .collect();
+
+    let topics = engine.topics();
+    let mut counts = vec![Counts::default(); topics.len()];
+    let mut errors: Vec<ErrorCase> = Vec::new();
+    let mut error_count = vec![(0usize, 0usize); topics.len()];
+    let mut unknown = std::collections::BTreeSet::new();
+    for (a, result) in articles.iter().zip(&results) {
+        for label in a.labels.keys() {
+            if !topics.iter().any(|t| &t.id == label) {
+                unknown.insert(label.clone());
+            }
+        }
+        for (t, topic) in topics.iter().enumerate() {
+            let Some(&gold) = a.labels.get(&topic.id) else {
+                continue;
+            };
+            let scored = result.topics.iter().find(|s| s.topic == topic.id);
+            let predicted = scored.is_some_and(|s| s.label);
+            let c = &mut counts[t];
+            match (gold, predicted) {
+                (true, true) => c.tp += 1,
+                (false, true) => c.fp += 1,
+                (true, false) => c.r#fn += 1,
+                (false, false) => c.tn += 1,
+            }
+            if gold == predicted {
+                continue;
+            }
+            let (fps, fns) = &mut error_count[t];
+            let slot = if predicted { fps } else { fns };
+            if *slot >= max_errors {
+                continue;
+            }
+            *slot += 1;
+            let rules = scored
+                .map(|s| {
+                    s.evidence
+                        .iter()
+                        .map(|e| {
+                            let contexts = e
+                                .spans
+                                .iter()
+                                .map(|span| {
+                                    let text = match span.field {
+                                        crate::Field::Title => &a.title,
+                                        crate::Field::Body => &a.body,
+                                    };
+                                    context(text, span.start, span.end)
+                                })
+                                .collect();
+                            (e.rule_id.clone(), contexts)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            errors.push(ErrorCase {
+                topic: topic.id.clone(),
+                kind: if predicted {
+                    "false_positive"
+                } else {
+                    "false_negative"
+                },
+                id: a.id.clone(),
+                score: scored.map_or(0.0, |s| s.score),
+                rules,
+                excerpt: excerpt(&a.title, &a.body),
+            });
+        }
+    }
+
+    let mut reports = Vec::new();
+    let mut pooled = Counts::default();
+    let mut sums = Scores::default();
+    for (t, topic) in topics.iter().enumerate() {
+        let c = counts[t];
+        if c.labelled() == 0 {
+            continue;
+        }
+        pooled.add(&c);
+        let scores = Scores {
+            precision: c.precision(),
+            recall: c.recall(),
+            f1: c.f1(),
+        };
+        sums.precision += scores.precision;
+        sums.recall += scores.recall;
+        sums.f1 += scores.f1;
+        reports.push(TopicReport {
+            topic: topic.id.clone(),
+            support: c.support(),
+            labelled: c.labelled(),
+            counts: c,
+            scores,
+        });
+    }
+    let n = reports.len().max(1) as f64;
+    errors.sort_by(|a, b| (&a.topic, a.kind).cmp(&(&b.topic, b.kind)));
+    Report {
+        articles: articles.len() as u64,
+        topics: reports,
+        micro: Scores {
+            precision: pooled.precision(),
+            recall: pooled.recall(),
+            f1: pooled.f1(),
+        },
+        macro_: Scores {
+            precision: sums.precision / n,
+            recall: sums.recall / n,
+            f1: sums.f1 / n,
+        },
+        unknown_labels: unknown.into_iter().collect(),
+        errors,
+    }
+}
+
+/// `…before[match]after…` with up to 60 characters of context on each side (UTF-8 offsets).
+fn context(text: &str, start: usize, end: usize) -> String {
+    let before: String = {
+        let chars: Vec<char> = text[..start].chars().rev().take(60).collect();
+        chars.into_iter().rev().collect()
+    };
+    let after: String = text[end..].chars().take(60).collect();
+    let clean = |s: &str| s.replace(['\n', '\r'], " ");
+    format!(
+        "…{}[{}]{}…",
+        clean(&before),
+        clean(&text[start..end]),
+        clean(&after)
+    )
+}
+
+fn excerpt(title: &str, body: &str) -> String {
+    let text = if title.is_empty() {
+        body.to_owned()
+    } else {
+        format!("{title} | {body}")
+    };
+    let mut out: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_scores() {
+        let c = Counts {
+            tp: 3,
+            fp: 1,
+            r#fn: 2,
+            tn: 4,
+        };
+        assert_eq!(c.support(), 5);
+        assert_eq!(c.precision(), 0.75);
+        assert_eq!(c.recall(), 0.6);
+        assert!((c.f1() - 2.0 * 0.75 * 0.6 / 1.35).abs() < 1e-12);
+        assert_eq!(Counts::default().f1(), 0.0);
+    }
+
+    #[test]
+    fn context_marks_the_match() {
+        assert_eq!(context("a b c", 2, 3), "…a [b] c…");
+    }
+}
