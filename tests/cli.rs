@@ -22,6 +22,16 @@ fn rubric(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
+/// Asserts exit status 0, showing stderr otherwise.
+fn assert_success(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -127,12 +137,7 @@ fn classify_plain_text_with_title() {
         ],
         None,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_success(&o);
     let v = &json_lines(&o)[0];
     assert_eq!(v["articleId"], article.to_str().unwrap());
     assert_eq!(v["ruleSetVersion"], "3");
@@ -325,12 +330,7 @@ fn plain_text_starting_with_a_brace() {
         &["classify", "-"],
         Some("{Update} Aid convoys reached the city.\n"),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_success(&o);
     assert!(stdout(&o).contains("aid convoys") || stdout(&o).contains("Aid convoys"));
 }
 
@@ -339,12 +339,7 @@ fn min_score_must_be_finite_and_may_be_negative() {
     let o = rubric(&["classify", "--min-score", "nan", "-"], Some("aid"));
     assert_eq!(o.status.code(), Some(2));
     let o = rubric(&["classify", "--min-score", "-5", "-"], Some("aid"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_success(&o);
 }
 
 /// Lint warnings of a rule file given to `classify` are shown on stderr; a rejected file's report
@@ -415,12 +410,7 @@ fn eval_counts_and_scores_are_exact() {
         ],
         None,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_success(&o);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let r = &v["files"][0]["report"];
     assert_eq!(r["articles"], 6);

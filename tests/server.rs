@@ -119,6 +119,22 @@ fn slice(text: &str, encoding: pb::OffsetEncoding, start: u32, end: u32) -> Stri
     out
 }
 
+/// Every span is in the body, and slicing the body by its offsets gives exactly its text.
+fn assert_spans_slice_the_body<'a>(
+    body: &str,
+    encoding: pb::OffsetEncoding,
+    spans: impl IntoIterator<Item = &'a pb::Span>,
+) {
+    for span in spans {
+        assert_eq!(span.field, pb::ArticleField::Body as i32);
+        assert_eq!(
+            slice(body, encoding, span.start, span.end),
+            span.text,
+            "{encoding:?}"
+        );
+    }
+}
+
 const ENCODINGS: [pb::OffsetEncoding; 3] = [
     pb::OffsetEncoding::Utf8,
     pb::OffsetEncoding::Utf16,
@@ -196,19 +212,12 @@ async fn seed_article_is_labelled_with_exact_spans_in_every_encoding() {
             assert!(t.label, "{topic} not labelled: {t:?}");
             assert!(!t.evidence.is_empty());
         }
-        for span in c
+        let spans = c
             .topics
             .iter()
             .flat_map(|t| &t.evidence)
-            .flat_map(|e| &e.spans)
-        {
-            assert_eq!(span.field, pb::ArticleField::Body as i32);
-            assert_eq!(
-                slice(&body, encoding, span.start, span.end),
-                span.text,
-                "{encoding:?}"
-            );
-        }
+            .flat_map(|e| &e.spans);
+        assert_spans_slice_the_body(&body, encoding, spans);
     }
     server.stop().await;
 }
@@ -249,13 +258,7 @@ async fn seed_article_spans_keep_curly_apostrophes() {
         let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
         assert!(texts.contains(&"country\u{2019}s leadership"), "{texts:?}");
         assert!(texts.contains(&"president\u{2019}s"), "{texts:?}");
-        for span in spans {
-            assert_eq!(
-                slice(&body, encoding, span.start, span.end),
-                span.text,
-                "{encoding:?}"
-            );
-        }
+        assert_spans_slice_the_body(&body, encoding, spans);
     }
     server.stop().await;
 }
