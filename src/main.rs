@@ -224,7 +224,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_message_bytes: args.max_message_bytes,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -250,7 +250,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         let shared = Arc::new(ArcSwap::from_pointee(rules));
         server::run(listener, shared, config, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Connections still open after the drain timeout are dropped now, without waiting.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
 }
 
 /// Completes on SIGINT or SIGTERM.
