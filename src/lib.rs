@@ -19,6 +19,7 @@
 //! - [`error`]: the one table from service errors to gRPC status codes.
 //! - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits, deadlines,
 //!   graceful shutdown.
+//! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
 //! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
 //!
 //! # Example
@@ -38,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod pb;
+pub mod reload;
 pub mod rules;
 pub mod server;
 pub mod service;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use rubric::eval::LabelledArticle;
 use rubric::server::{self, ServerConfig};
+use rubric::reload::Reloader;
 use rubric::service::LoadedRules;
 use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding, Severity};
 
@@ -248,7 +249,20 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             );
         }
         let shared = Arc::new(ArcSwap::from_pointee(rules));
+        let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(path) = &args.rules {
+            let reloader = Reloader::new(path, shared.clone());
+            tokio::spawn(async move {
+                let stopped = async {
+                    let _ = watching_stopped.await;
+                };
+                if let Err(e) = reloader.watch(stopped).await {
+                    tracing::warn!(error = %e, "hot reload is off");
+                }
+            });
+        }
         server::run(listener, shared, config, shutdown_signal()).await?;
+        let _ = stop_watching.send(());
         Ok(ExitCode::SUCCESS)
     });
     // Connections still open after the drain timeout are dropped now, without waiting.

@@ -33,10 +33,13 @@ impl TestServer {
     }
 
     async fn start_with(rules: LoadedRules, config: ServerConfig) -> TestServer {
+        TestServer::start_shared(Arc::new(ArcSwap::from_pointee(rules)), config).await
+    }
+
+    async fn start_shared(shared: rubric::service::SharedRules, config: ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let shared = Arc::new(ArcSwap::from_pointee(rules));
         let task = tokio::spawn(server::run(listener, shared, config, async {
             let _ = stopped.await;
         }));
@@ -1024,5 +1027,104 @@ async fn readme_grpcurl_commands_work_as_written() {
         }
     }
     assert!(classified, "README classifies an article with grpcurl");
+    server.stop().await;
+}
+
+fn versioned_rules(version: &str) -> String {
+    format!(
+        "[rule_set]\nname = \"reload\"\nversion = \"{version}\"\n[[topics]]\nid = \"aid\"\n\
+         [[rules]]\nid = \"aid.convoy\"\ntopic = \"aid\"\nquery = '\"aid convoy\" OR relief'\n\
+         examples = {{ match = [\"an aid convoy\"] }}\n"
+    )
+}
+
+/// Writes `text` to `path` atomically (write a temporary file, rename it over), as a ConfigMap
+/// update does.
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Hot reload under load: the rule file changes repeatedly (and once to an invalid file) while
+/// two clients classify in a loop. No request fails, every response carries a version that was
+/// valid, the invalid file is never served, and the last version ends up served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_under_load_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("v1")).unwrap();
+    let rules = LoadedRules::from_file(&path).unwrap();
+    let shared = Arc::new(ArcSwap::from_pointee(rules));
+    let server = TestServer::start_shared(shared.clone(), ServerConfig::default()).await;
+    let (stop_watch, watch_stopped) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(rubric::reload::Reloader::new(&path, shared).watch(async {
+        let _ = watch_stopped.await;
+    }));
+
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut loops = Vec::new();
+    for worker in 0..2 {
+        let mut client = server.client().await;
+        let running = running.clone();
+        loops.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut versions) = (0u32, 0u32, std::collections::BTreeSet::new());
+            // Bounded: stops when told, or after 20,000 calls.
+            while running.load(std::sync::atomic::Ordering::Relaxed) && ok + failed < 20_000 {
+                let r = client
+                    .classify(request(article(&format!("w{worker}"), "", "an aid convoy"), None))
+                    .await;
+                match r {
+                    Ok(r) => {
+                        ok += 1;
+                        versions.insert(r.into_inner().classification.unwrap().rule_set_version);
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            (ok, failed, versions)
+        }));
+    }
+    let valid: Vec<String> = (2..=6).map(|i| format!("v{i}")).collect();
+    for (i, version) in valid.iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        replace_file(&path, &versioned_rules(version));
+        if i == 2 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            replace_file(&path, "[rule_set]\nname = \"broken\"\nversion = \"bad\"\n[[rules]]\n");
+        }
+    }
+    let mut client = server.client().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rule_set = client
+            .get_rule_set(pb::GetRuleSetRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .rule_set
+            .unwrap();
+        if rule_set.version == "v6" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "v6 never served; serving {}", rule_set.version);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for l in loops {
+        let (ok, failed, versions) = l.await.unwrap();
+        assert_eq!(failed, 0, "failed requests during reloads");
+        total += ok;
+        seen.extend(versions);
+    }
+    assert!(total > 0);
+    for version in &seen {
+        assert!(version == "v1" || valid.contains(version), "served {version}");
+    }
+    assert!(seen.len() >= 2, "the load saw reloads: {seen:?}");
+    let _ = stop_watch.send(());
+    watcher.await.unwrap().unwrap();
     server.stop().await;
 }

@@ -57,7 +57,7 @@ impl LoadedRules {
         Ok(LoadedRules {
             engine,
             source: source.to_owned(),
-            content_sha256: hex(&Sha256::digest(text.as_bytes())),
+            content_sha256: sha256_hex(text.as_bytes()),
             load_time: SystemTime::now(),
         })
     }
@@ -81,8 +81,12 @@ impl LoadedRules {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of `bytes` as lowercase hex (64 characters).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The rules the service reads on every call; swapped atomically on reload.

@@ -1,0 +1,147 @@
+//! Hot reload of the rule file.
+//!
+//! A reload reads the file, and when its content (SHA-256) differs from the rules being served,
+//! parses, validates (examples included) and compiles it completely, then swaps it in atomically
+//! (`arc-swap`). Calls in flight finish on the rules they started with; every response carries
+//! the version it was classified with. If anything fails, the old rules keep serving and the
+//! failure is logged with the full report.
+//!
+//! Triggers ([`Reloader::watch`]): SIGHUP, and any change in the file's directory. The directory
+//! is watched rather than the file because Kubernetes updates a mounted ConfigMap by swapping a
+//! symlink in the directory, which a watch on the file itself would miss; comparing content makes
+//! unrelated changes harmless.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use crate::service::{LoadedRules, SharedRules};
+
+/// What a reload did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// New rules are being served.
+    Reloaded {
+        /// `rule_set.version` of the new rules.
+        version: String,
+        /// SHA-256 of the new file.
+        sha256: String,
+    },
+    /// The file has the content being served already.
+    Unchanged,
+}
+
+/// Reloads one rule file into the rules a server reads.
+#[derive(Clone, Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    rules: SharedRules,
+}
+
+/// How long to wait after a change before reading, so that a burst of events (write, rename,
+/// symlink swap) gives one reload.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+impl Reloader {
+    /// A reloader of `path` into `rules`.
+    pub fn new(path: &Path, rules: SharedRules) -> Reloader {
+        Reloader {
+            path: path.to_owned(),
+            rules,
+        }
+    }
+
+    /// Reloads now if the file changed.
+    ///
+    /// # Errors
+    /// The file cannot be read, or the full report of a rule set that does not load; the rules
+    /// being served are then unchanged.
+    pub fn reload(&self) -> Result<ReloadOutcome, String> {
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| format!("cannot read rule file {}: {e}", self.path.display()))?;
+        let loaded = {
+            let current = self.rules.load();
+            if crate::service::sha256_hex(text.as_bytes()) == current.content_sha256 {
+                return Ok(ReloadOutcome::Unchanged);
+            }
+            LoadedRules::from_text(&self.path.display().to_string(), &text)
+                .map_err(|e| e.to_string())?
+        };
+        let outcome = ReloadOutcome::Reloaded {
+            version: loaded.engine.info().version.clone(),
+            sha256: loaded.content_sha256.clone(),
+        };
+        self.rules.store(Arc::new(loaded));
+        Ok(outcome)
+    }
+
+    /// Reloads and logs the outcome.
+    fn reload_logged(&self, trigger: &str) {
+        match self.reload() {
+            Ok(ReloadOutcome::Reloaded { version, sha256 }) => {
+                info!(trigger, version = %version, sha256 = %sha256, "rules reloaded")
+            }
+            Ok(ReloadOutcome::Unchanged) => {}
+            Err(report) => {
+                let serving = self.rules.load().engine.info().version.clone();
+                error!(trigger, serving = %serving, "rules reload failed; still serving the old rules\n{report}")
+            }
+        }
+    }
+
+    /// Reloads on SIGHUP and on changes in the file's directory until `shutdown` completes.
+    ///
+    /// # Errors
+    /// When the directory cannot be watched or SIGHUP cannot be received; the server can go on
+    /// without hot reload.
+    pub async fn watch(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        use notify::Watcher;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = tx.try_send(());
+            }
+        })
+        .map_err(|e| format!("cannot watch for rule file changes: {e}"))?;
+        let directory = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        watcher
+            .watch(directory, notify::RecursiveMode::NonRecursive)
+            .map_err(|e| format!("cannot watch {}: {e}", directory.display()))?;
+        #[cfg(unix)]
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| format!("cannot receive SIGHUP: {e}"))?;
+        info!(path = %self.path.display(), "watching the rule file; SIGHUP reloads it too");
+        tokio::pin!(shutdown);
+        loop {
+            #[cfg(unix)]
+            let hup = hangup.recv();
+            #[cfg(not(unix))]
+            let hup = std::future::pending::<Option<()>>();
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                _ = hup => self.clone().reload_in_background("SIGHUP").await,
+                changed = rx.recv() => {
+                    if changed.is_none() {
+                        warn!("rule file watcher stopped");
+                        return Ok(());
+                    }
+                    tokio::time::sleep(DEBOUNCE).await;
+                    while rx.try_recv().is_ok() {}
+                    self.clone().reload_in_background("file change").await;
+                }
+            }
+        }
+    }
+
+    async fn reload_in_background(self, trigger: &'static str) {
+        // Compiling a large rule set takes a while: keep it off the async workers.
+        let _ = tokio::task::spawn_blocking(move || self.reload_logged(trigger)).await;
+    }
+}
