@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rubric::eval::LabelledArticle;
-use rubric::server::{self, ServerConfig};
 use rubric::reload::Reloader;
+use rubric::server::{self, ServerConfig};
 use rubric::service::LoadedRules;
 use rubric::{Article, ClassifyOptions, Engine, OffsetEncoding, Severity};
 
@@ -92,10 +92,10 @@ struct ServeArgs {
     /// Log format on standard error; the level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "RUBRIC_LOG_FORMAT")]
     log_format: LogFormat,
-    /// Seconds to let calls in flight finish after SIGINT/SIGTERM before exiting anyway.
+    /// Seconds (0 to 3600) to let calls in flight finish after SIGINT/SIGTERM before exiting anyway.
     #[arg(long, default_value_t = 10.0, env = "RUBRIC_DRAIN_TIMEOUT")]
     drain_timeout: f64,
-    /// Largest request or response message in bytes (OUT_OF_RANGE beyond it).
+    /// Largest request or response message in bytes, at least 1024 (RESOURCE_EXHAUSTED beyond it).
     #[arg(long, default_value_t = 4 * 1024 * 1024, env = "RUBRIC_MAX_MESSAGE_BYTES")]
     max_message_bytes: usize,
 }
@@ -193,7 +193,15 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(e) => {
+            if std::env::var_os("RUST_LOG").is_some() {
+                eprintln!("warning: RUST_LOG is not a valid filter ({e}); logging at info");
+            }
+            EnvFilter::new("info")
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -206,8 +214,12 @@ fn init_logging(format: LogFormat) {
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
-    if !(args.drain_timeout.is_finite() && args.drain_timeout >= 0.0) {
-        bail!("--drain-timeout must be a number of seconds >= 0");
+    if !(args.drain_timeout.is_finite() && (0.0..=MAX_DRAIN_SECONDS).contains(&args.drain_timeout))
+    {
+        bail!("--drain-timeout must be a number of seconds from 0 to {MAX_DRAIN_SECONDS}");
+    }
+    if args.max_message_bytes < MIN_MESSAGE_BYTES {
+        bail!("--max-message-bytes must be at least {MIN_MESSAGE_BYTES}");
     }
     let rules = match &args.rules {
         None => LoadedRules::embedded().map_err(|e| e.to_string()),
@@ -269,6 +281,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }
+
+/// Longest accepted `--drain-timeout`: one hour.
+const MAX_DRAIN_SECONDS: f64 = 3600.0;
+/// Smallest accepted `--max-message-bytes`: 1 KiB (a smaller limit rejects ordinary calls).
+const MIN_MESSAGE_BYTES: usize = 1024;
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {

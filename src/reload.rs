@@ -67,8 +67,10 @@ impl Reloader {
             if crate::service::sha256_hex(text.as_bytes()) == current.content_sha256 {
                 return Ok(ReloadOutcome::Unchanged);
             }
-            LoadedRules::from_text(&self.path.display().to_string(), &text)
-                .map_err(|e| e.to_string())?
+            let mut loaded = LoadedRules::from_text(&self.path.display().to_string(), &text)
+                .map_err(|e| e.to_string())?;
+            loaded.source = current.source.clone();
+            loaded
         };
         let outcome = ReloadOutcome::Reloaded {
             version: loaded.engine.info().version.clone(),
@@ -100,12 +102,13 @@ impl Reloader {
     pub async fn watch(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = tx.try_send(());
-            }
-        })
-        .map_err(|e| format!("cannot watch for rule file changes: {e}"))?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.try_send(());
+                }
+            })
+            .map_err(|e| format!("cannot watch for rule file changes: {e}"))?;
         let directory = self
             .path
             .parent()

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
 use tonic::transport::Server;
-use tonic::Status;
+use tonic::{Code, Status};
 use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
@@ -30,8 +30,9 @@ pub struct ServerConfig {
     /// Longest time to wait, after the shutdown signal, for calls in flight to finish; then the
     /// server stops anyway, closing what is still open (idle connections included).
     pub drain_timeout: Duration,
-    /// Largest request or response message, in bytes; a larger request gets OUT_OF_RANGE, on unary
-    /// and streaming methods alike.
+    /// Largest request or response message, in bytes; a larger request gets RESOURCE_EXHAUSTED, on
+    /// unary and streaming methods alike, and a response that would be larger fails with
+    /// OUT_OF_RANGE (tonic's code for an encode limit).
     pub max_message_bytes: usize,
 }
 
@@ -75,7 +76,7 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let (mut health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<ClassifierServiceServer<Classifier>>()
         .await;
@@ -105,7 +106,7 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serve = Server::builder()
-        .layer(DeadlineLayer)
+        .layer(CallLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -132,6 +133,10 @@ pub async fn run(
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
+    // Watchers have been sent NOT_SERVING; removing the entries ends their Watch streams, so an
+    // open health watch (load balancers keep one) does not hold the drain up.
+    health.clear_service_status(SERVICE_NAME).await;
+    health.clear_service_status("").await;
     let _ = stop_tx.send(());
     match tokio::time::timeout(config.drain_timeout, &mut serve).await {
         Ok(result) => {
@@ -141,35 +146,42 @@ pub async fn run(
         Err(_) => {
             warn!(
                 drain_timeout_ms = config.drain_timeout.as_millis() as u64,
-                "drain timeout passed; closing the connections still open"
+                "drain timeout passed; closing the connections and calls still open"
             );
+            info!("stopped");
             Ok(())
         }
     }
 }
 
-/// Turns the client's `grpc-timeout` into DEADLINE_EXCEEDED.
+/// Cross-cutting work on every call, outside the handlers:
 ///
-/// tonic enforces `grpc-timeout` itself, but answers CANCELLED ("Timeout expired"). This layer
-/// sits inside tonic's and fires 1 ms earlier, so the client gets the code the gRPC spec
-/// prescribes. tonic polls the inner future before its own timer, so when both are due, this
-/// answer wins. The handler's future is dropped, which its [`CancelGuard`] logs.
-///
-/// [`CancelGuard`]: crate::service
+/// - **Deadlines.** tonic enforces the client's `grpc-timeout` itself but answers CANCELLED
+///   ("Timeout expired"). This layer sits inside tonic's and fires 1 ms earlier, so the client gets
+///   DEADLINE_EXCEEDED, the code the gRPC spec prescribes. tonic polls the inner future before its
+///   own timer, so when both are due, this answer wins. The handler's future is dropped, which the
+///   handler logs as a cancellation.
+/// - **Size limits.** tonic answers a request over the maximum message size with OUT_OF_RANGE;
+///   gRPC's status code spec (doc/statuscodes.md) prescribes RESOURCE_EXHAUSTED for "sent or
+///   received message was larger than configured limit", so this layer rewrites it (the streaming
+///   handler does the same for a message inside a stream).
+/// - **Failure log.** Every call that ends with an error before any response message (all unary
+///   errors, including those tonic produces before a handler runs: size limits, undecodable
+///   requests, unknown methods) is logged once, with its path and canonical code.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DeadlineLayer;
+pub struct CallLayer;
 
-impl<S> tower::Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
+impl<S> tower::Layer<S> for CallLayer {
+    type Service = Call<S>;
 
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline { inner }
+    fn layer(&self, inner: S) -> Call<S> {
+        Call { inner }
     }
 }
 
-/// The service [`DeadlineLayer`] makes.
+/// The service [`CallLayer`] makes.
 #[derive(Clone, Debug)]
-pub struct Deadline<S> {
+pub struct Call<S> {
     inner: S,
 }
 
@@ -178,7 +190,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(1);
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S, B> tower::Service<http::Request<B>> for Deadline<S>
+impl<S, B> tower::Service<http::Request<B>> for Call<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
     S::Future: Send + 'static,
@@ -201,17 +213,59 @@ where
         let path = Arc::<str>::from(request.uri().path());
         let future = self.inner.call(request);
         Box::pin(async move {
-            let Some(timeout) = timeout else {
-                return future.await;
+            let mut response = match timeout {
+                None => future.await?,
+                Some(timeout) => {
+                    match tokio::time::timeout(timeout.saturating_sub(DEADLINE_MARGIN), future)
+                        .await
+                    {
+                        Ok(result) => result?,
+                        Err(_) => {
+                            warn!(path = %path, timeout_ms = timeout.as_millis() as u64, "deadline exceeded; call cancelled");
+                            Status::from(ServiceError::DeadlineExceeded).into_http()
+                        }
+                    }
+                }
             };
-            match tokio::time::timeout(timeout.saturating_sub(DEADLINE_MARGIN), future).await {
-                Ok(result) => result,
-                Err(_) => {
-                    warn!(path = %path, timeout_ms = timeout.as_millis() as u64, "deadline exceeded; call cancelled");
-                    Ok(Status::from(ServiceError::DeadlineExceeded).into_http())
+            if let Some(status) = Status::from_header_map(response.headers()) {
+                if status.code() != Code::Ok {
+                    let mut code = status.code();
+                    if code == Code::OutOfRange
+                        && status.message().contains("message length too large")
+                    {
+                        code = Code::ResourceExhausted;
+                        response
+                            .headers_mut()
+                            .insert("grpc-status", http::HeaderValue::from(code as i32));
+                    }
+                    info!(path = %path, code = code_name(code), message = ?status.message(), "rpc failed");
                 }
             }
+            Ok(response)
         })
+    }
+}
+
+/// The canonical name of a gRPC status code (`INVALID_ARGUMENT`), as in the gRPC spec.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 

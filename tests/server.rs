@@ -36,7 +36,10 @@ impl TestServer {
         TestServer::start_shared(Arc::new(ArcSwap::from_pointee(rules)), config).await
     }
 
-    async fn start_shared(shared: rubric::service::SharedRules, config: ServerConfig) -> TestServer {
+    async fn start_shared(
+        shared: rubric::service::SharedRules,
+        config: ServerConfig,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -399,7 +402,7 @@ async fn invalid_requests_name_every_field() {
             article("a", "Aid convoys", "Troops and aid convoys."),
             options(pb::ClassifyOptions {
                 topics: vec!["aid".into()],
-                include_evidence: Some(false),
+                omit_evidence: true,
                 min_score: Some(0.5),
                 ..Default::default()
             }),
@@ -583,13 +586,18 @@ async fn health_goes_not_serving_on_shutdown() {
         .await
         .expect("a status before the stream closes");
     assert_eq!(next.unwrap().unwrap().status, 2); // NOT_SERVING
-    drop(watch);
-    drop(health);
-    tokio::time::timeout(Duration::from_secs(15), task)
+                                                  // The watch stream ends, so an open watch does not hold up the drain (default 10 s).
+    let end = tokio::time::timeout(Duration::from_secs(5), watch.message()).await;
+    assert!(
+        matches!(end, Ok(Ok(None)) | Ok(Err(_))),
+        "watch ended: {end:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), task)
         .await
-        .unwrap()
+        .expect("stops well within the drain timeout")
         .unwrap()
         .unwrap();
+    drop(health);
 }
 
 mod handed_cases {
@@ -670,8 +678,9 @@ mod handed_cases {
         server.stop().await;
     }
 
-    /// `size-limit-both-paths`: an article over the limit gets OUT_OF_RANGE unary and streaming,
-    /// and the server keeps serving.
+    /// `size-limit-both-paths`: an article over the limit gets RESOURCE_EXHAUSTED (gRPC's
+    /// status code spec; tonic's own OUT_OF_RANGE is mapped) unary and streaming, and the server
+    /// keeps serving.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn size_limit_both_paths() {
         let config = ServerConfig {
@@ -685,7 +694,7 @@ mod handed_cases {
             .classify(request(article("big", "", &big), None))
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::OutOfRange, "unary: {status:?}");
+        assert_eq!(status.code(), Code::ResourceExhausted, "unary: {status:?}");
 
         let stream = tokio_stream::iter(vec![pb::ClassifyStreamRequest {
             article: Some(article("big", "", &big)),
@@ -696,7 +705,7 @@ mod handed_cases {
             Ok(response) => response.into_inner().message().await,
         };
         let status = result.unwrap_err();
-        assert_eq!(status.code(), Code::OutOfRange, "stream: {status:?}");
+        assert_eq!(status.code(), Code::ResourceExhausted, "stream: {status:?}");
 
         let ok = client
             .classify(request(article("small", "", "aid convoys"), None))
@@ -912,8 +921,12 @@ struct Binary {
 
 impl Binary {
     fn start(extra: &[&str]) -> Binary {
+        Binary::start_with_format("json", extra)
+    }
+
+    fn start_with_format(format: &str, extra: &[&str]) -> Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rubric"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", format])
             .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -931,6 +944,13 @@ impl Binary {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                     if v["message"] == "serving" {
                         let _ = addr_tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                } else if let Some(addr) = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("addr="))
+                {
+                    if line.contains(" serving ") {
+                        let _ = addr_tx.send(addr.to_owned());
                     }
                 }
                 let mut log = sink.lock().unwrap();
@@ -1068,11 +1088,15 @@ async fn hot_reload_under_load_loses_nothing() {
         let mut client = server.client().await;
         let running = running.clone();
         loops.push(tokio::spawn(async move {
-            let (mut ok, mut failed, mut versions) = (0u32, 0u32, std::collections::BTreeSet::new());
+            let (mut ok, mut failed, mut versions) =
+                (0u32, 0u32, std::collections::BTreeSet::new());
             // Bounded: stops when told, or after 20,000 calls.
             while running.load(std::sync::atomic::Ordering::Relaxed) && ok + failed < 20_000 {
                 let r = client
-                    .classify(request(article(&format!("w{worker}"), "", "an aid convoy"), None))
+                    .classify(request(
+                        article(&format!("w{worker}"), "", "an aid convoy"),
+                        None,
+                    ))
                     .await;
                 match r {
                     Ok(r) => {
@@ -1091,7 +1115,10 @@ async fn hot_reload_under_load_loses_nothing() {
         replace_file(&path, &versioned_rules(version));
         if i == 2 {
             tokio::time::sleep(Duration::from_millis(150)).await;
-            replace_file(&path, "[rule_set]\nname = \"broken\"\nversion = \"bad\"\n[[rules]]\n");
+            replace_file(
+                &path,
+                "[rule_set]\nname = \"broken\"\nversion = \"bad\"\n[[rules]]\n",
+            );
         }
     }
     let mut client = server.client().await;
@@ -1107,7 +1134,11 @@ async fn hot_reload_under_load_loses_nothing() {
         if rule_set.version == "v6" {
             break;
         }
-        assert!(Instant::now() < deadline, "v6 never served; serving {}", rule_set.version);
+        assert!(
+            Instant::now() < deadline,
+            "v6 never served; serving {}",
+            rule_set.version
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     running.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -1121,10 +1152,40 @@ async fn hot_reload_under_load_loses_nothing() {
     }
     assert!(total > 0);
     for version in &seen {
-        assert!(version == "v1" || valid.contains(version), "served {version}");
+        assert!(
+            version == "v1" || valid.contains(version),
+            "served {version}"
+        );
     }
     assert!(seen.len() >= 2, "the load saw reloads: {seen:?}");
     let _ = stop_watch.send(());
     watcher.await.unwrap().unwrap();
     server.stop().await;
+}
+
+/// From a new user's report: a client's article id cannot forge log lines (text format), and JSON
+/// log lines have one `message` key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_escape_client_text() {
+    let mut server = Binary::start_with_format("text", &[]);
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ClassifierServiceClient::new(channel);
+    let status = client
+        .classify(request(
+            article("evil\nFORGED ERROR line\u{1b}[31m", "", ""),
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
+    let log = server.log();
+    assert!(log.contains("rpc failed"), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("FORGED")), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
 }

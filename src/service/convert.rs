@@ -28,10 +28,10 @@ pub(crate) fn validate(
             "required: send the article to classify",
         )),
         Some(a) => {
-            if a.title.is_empty() && a.body.is_empty() {
+            if a.title.trim().is_empty() && a.body.trim().is_empty() {
                 violations.push(FieldViolation::new(
                     format!("{prefix}article.body"),
-                    "title and body are both empty: send the text of the article in body (and its headline in title)",
+                    "title and body are both empty or blank: send the text of the article in body (and its headline in title)",
                 ));
             }
             if a.id.len() > MAX_ARTICLE_ID_BYTES {
@@ -69,7 +69,7 @@ pub(crate) fn validate(
                 ));
             }
         }
-        out.evidence = o.include_evidence.unwrap_or(true);
+        out.evidence = !o.omit_evidence;
         match pb::OffsetEncoding::try_from(o.offset_encoding) {
             Ok(pb::OffsetEncoding::Unspecified | pb::OffsetEncoding::Utf8) => {}
             Ok(pb::OffsetEncoding::Utf16) => out.offset_encoding = OffsetEncoding::Utf16,

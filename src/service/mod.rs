@@ -23,6 +23,7 @@ use crate::engine::{ClassifyOptions, Engine};
 use crate::error::{to_rpc_status, FieldViolation, ServiceError};
 use crate::pb;
 use crate::pb::classifier_service_server::ClassifierService;
+use crate::server::code_name;
 use crate::RuleSetError;
 
 pub use convert::MAX_ARTICLE_ID_BYTES;
@@ -74,10 +75,18 @@ impl LoadedRules {
     ///
     /// # Errors
     /// A message naming the file when it cannot be read, or the full [`RuleSetError`] report.
+    ///
+    /// Diagnostics name the path as given; `source` (reported by `GetRuleSet` to any client) is
+    /// only the file name, so the server's directory layout is not disclosed.
     pub fn from_file(path: &Path) -> Result<LoadedRules, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read rule file {}: {e}", path.display()))?;
-        LoadedRules::from_text(&path.display().to_string(), &text).map_err(|e| e.to_string())
+        let mut loaded = LoadedRules::from_text(&path.display().to_string(), &text)
+            .map_err(|e| e.to_string())?;
+        if let Some(name) = path.file_name() {
+            loaded.source = name.to_string_lossy().into_owned();
+        }
+        Ok(loaded)
     }
 }
 
@@ -111,7 +120,8 @@ async fn observe<T>(
     article_id: &str,
     work: impl std::future::Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, Status> {
-    let span = info_span!("rpc", method, article_id = %article_id);
+    // Debug formatting quotes and escapes the client's id, so it cannot forge log lines.
+    let span = info_span!("rpc", method, article_id = ?article_id);
     let mut guard = CancelGuard {
         span: span.clone(),
         finished: false,
@@ -124,7 +134,8 @@ async fn observe<T>(
     match &result {
         Ok(_) => debug!(code = "OK", elapsed_us, "rpc finished"),
         Err(ServiceError::Internal(_)) => {} // logged with its cause when converted
-        Err(e) => info!(code = ?e.code(), elapsed_us, error = %e, "rpc failed"),
+        // The call layer logs every failed call at info; this adds the details at debug.
+        Err(e) => debug!(code = code_name(e.code()), elapsed_us, error = %e, "rpc failed"),
     }
     drop(_entered);
     result.map_err(Status::from)
@@ -222,7 +233,7 @@ impl ClassifierService for Classifier {
                 return Err(ServiceError::InvalidArgument(vec![FieldViolation::new(
                     "requests",
                     format!(
-                        "{} requests: send 1 to {MAX_BATCH_SIZE} per call",
+                        "{} given; send 1 to {MAX_BATCH_SIZE} per call",
                         requests.len()
                     ),
                 )]));
@@ -286,7 +297,7 @@ impl ClassifierService for Classifier {
                             let result = match result {
                                 Ok(c) => pb::classify_stream_response::Result::Classification(c),
                                 Err(e) => {
-                                    info!(article_id = %id, error = %e, "stream item rejected");
+                                    info!(article_id = ?id, error = %e, "stream item rejected");
                                     pb::classify_stream_response::Result::Error(to_rpc_status(
                                         &Status::from(e),
                                     ))
@@ -298,7 +309,15 @@ impl ClassifierService for Classifier {
                             })
                         }
                         Err(status) => {
-                            info!(code = ?status.code(), message = status.message(), "stream ended by an error");
+                            let status = if status.code() == tonic::Code::OutOfRange
+                                && status.message().contains("message length too large")
+                            {
+                                // As the call layer does for unary calls (see server::CallLayer).
+                                Status::resource_exhausted(status.message().to_owned())
+                            } else {
+                                status
+                            };
+                            info!(code = code_name(status.code()), status_message = ?status.message(), "stream ended by an error");
                             Err(status)
                         }
                     };
@@ -311,7 +330,11 @@ impl ClassifierService for Classifier {
                         return;
                     }
                 }
-                debug!(count, code = "OK", "rpc finished");
+                if tx.is_closed() {
+                    warn!(count, "rpc cancelled before it finished (client went away)");
+                } else {
+                    debug!(count, code = "OK", "rpc finished");
+                }
             }
             .instrument(span),
         );
