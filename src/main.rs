@@ -98,6 +98,43 @@ struct ServeArgs {
     /// Largest request or response message in bytes, at least 1024 (RESOURCE_EXHAUSTED beyond it).
     #[arg(long, default_value_t = 4 * 1024 * 1024, env = "RUBRIC_MAX_MESSAGE_BYTES")]
     max_message_bytes: usize,
+    /// Largest article, title + body in bytes (INVALID_ARGUMENT beyond it).
+    #[arg(long, default_value_t = 1024 * 1024, env = "RUBRIC_MAX_ARTICLE_BYTES")]
+    max_article_bytes: usize,
+    /// Most articles in one ClassifyBatch call, 1 to 1000 (INVALID_ARGUMENT beyond it).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000), env = "RUBRIC_MAX_BATCH_SIZE")]
+    max_batch_size: u16,
+    /// Classifier calls handled at once over all connections; more are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..), env = "RUBRIC_MAX_CONCURRENT_CALLS")]
+    max_concurrent_calls: u32,
+    /// HTTP/2 streams one connection may have open at once.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), env = "RUBRIC_MAX_CONCURRENT_STREAMS")]
+    max_concurrent_streams: u32,
+    /// Longest time a call may take, in seconds (DEADLINE_EXCEEDED beyond it).
+    #[arg(long, default_value = "30", value_parser = seconds, env = "RUBRIC_REQUEST_TIMEOUT")]
+    request_timeout: Duration,
+    /// Seconds between HTTP/2 keepalive pings on idle connections.
+    #[arg(long, default_value = "60", value_parser = seconds, env = "RUBRIC_KEEPALIVE_INTERVAL")]
+    keepalive_interval: Duration,
+    /// Seconds to wait for a keepalive answer before closing the connection.
+    #[arg(long, default_value = "20", value_parser = seconds, env = "RUBRIC_KEEPALIVE_TIMEOUT")]
+    keepalive_timeout: Duration,
+    /// Seconds after which a connection is closed (GOAWAY) so clients re-balance.
+    #[arg(long, default_value = "1800", value_parser = seconds, env = "RUBRIC_MAX_CONNECTION_AGE")]
+    max_connection_age: Duration,
+    /// Seconds of grace after --max-connection-age for calls in flight.
+    #[arg(long, default_value = "30", value_parser = seconds, env = "RUBRIC_MAX_CONNECTION_AGE_GRACE")]
+    max_connection_age_grace: Duration,
+}
+
+/// A duration in seconds, from 0.001 to one day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0.001 to 86400"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,6 +272,17 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     let config = ServerConfig {
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
         max_message_bytes: args.max_message_bytes,
+        limits: rubric::service::Limits {
+            max_article_bytes: args.max_article_bytes,
+            max_batch_size: usize::from(args.max_batch_size),
+        },
+        max_concurrent_calls: args.max_concurrent_calls as usize,
+        max_concurrent_streams: args.max_concurrent_streams,
+        request_timeout: args.request_timeout,
+        keepalive_interval: args.keepalive_interval,
+        keepalive_timeout: args.keepalive_timeout,
+        max_connection_age: args.max_connection_age,
+        max_connection_age_grace: args.max_connection_age_grace,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic::{Code, Status};
@@ -19,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::error::ServiceError;
 use crate::pb::classifier_service_server::ClassifierServiceServer;
-use crate::service::{Classifier, SharedRules};
+use crate::service::{Classifier, Limits, SharedRules};
 
 /// The full name of the classifier service, as health checks and reflection know it.
 pub const SERVICE_NAME: &str = "rubric.v1.ClassifierService";
@@ -34,6 +35,26 @@ pub struct ServerConfig {
     /// unary and streaming methods alike, and a response that would be larger fails with
     /// OUT_OF_RANGE (tonic's code for an encode limit).
     pub max_message_bytes: usize,
+    /// Largest article (title + body, UTF-8 bytes) and batch size: INVALID_ARGUMENT beyond them.
+    pub limits: Limits,
+    /// Calls being handled at once, over all connections; a call beyond it is shed at once with
+    /// RESOURCE_EXHAUSTED (never queued). Health checks and reflection are not counted.
+    pub max_concurrent_calls: usize,
+    /// HTTP/2 streams one connection may have open at once (the client waits for a free one).
+    pub max_concurrent_streams: u32,
+    /// Longest time a call may take on the server; the client's `grpc-timeout` can only shorten
+    /// it. DEADLINE_EXCEEDED beyond it.
+    pub request_timeout: Duration,
+    /// Interval of HTTP/2 keepalive pings on idle connections, and how long to wait for the
+    /// answer before closing the connection.
+    pub keepalive_interval: Duration,
+    /// See `keepalive_interval`.
+    pub keepalive_timeout: Duration,
+    /// Connections are closed (GOAWAY, then a grace period for calls in flight) after this age,
+    /// so that clients reconnect and re-balance over replicas.
+    pub max_connection_age: Duration,
+    /// Grace period after `max_connection_age` for calls in flight.
+    pub max_connection_age_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +62,14 @@ impl Default for ServerConfig {
         ServerConfig {
             drain_timeout: Duration::from_secs(10),
             max_message_bytes: 4 * 1024 * 1024,
+            limits: Limits::default(),
+            max_concurrent_calls: 256,
+            max_concurrent_streams: 100,
+            request_timeout: Duration::from_secs(30),
+            keepalive_interval: Duration::from_secs(60),
+            keepalive_timeout: Duration::from_secs(20),
+            max_connection_age: Duration::from_secs(30 * 60),
+            max_connection_age_grace: Duration::from_secs(30),
         }
     }
 }
@@ -100,13 +129,25 @@ pub async fn run(
         .build_v1alpha()
         .map_err(|e| ServerError(format!("cannot build reflection v1alpha: {e}")))?;
 
-    let classifier = ClassifierServiceServer::new(Classifier::new(rules))
+    let classifier = ClassifierServiceServer::new(Classifier::new(rules, config.limits))
         .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes);
+        .max_encoding_message_size(config.max_message_bytes)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .send_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Zstd);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serve = Server::builder()
-        .layer(CallLayer)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .http2_keepalive_interval(Some(config.keepalive_interval))
+        .http2_keepalive_timeout(Some(config.keepalive_timeout))
+        .max_connection_age(config.max_connection_age)
+        .max_connection_age_grace(config.max_connection_age_grace)
+        .layer(CallLayer {
+            calls: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
+            request_timeout: config.request_timeout,
+        })
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -168,14 +209,25 @@ pub async fn run(
 /// - **Failure log.** Every call that ends with an error before any response message (all unary
 ///   errors, including those tonic produces before a handler runs: size limits, undecodable
 ///   requests, unknown methods) is logged once, with its path and canonical code.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CallLayer;
+/// - **Overload.** At most `max_concurrent_calls` classifier calls run at once; one more is shed
+///   at once with RESOURCE_EXHAUSTED instead of waiting in a queue. Health and reflection calls
+///   are not counted, so probes keep answering under load.
+/// - **Server timeout.** No call runs longer than `request_timeout` (DEADLINE_EXCEEDED).
+#[derive(Clone, Debug)]
+pub struct CallLayer {
+    calls: Arc<tokio::sync::Semaphore>,
+    request_timeout: Duration,
+}
 
 impl<S> tower::Layer<S> for CallLayer {
     type Service = Call<S>;
 
     fn layer(&self, inner: S) -> Call<S> {
-        Call { inner }
+        Call {
+            inner,
+            calls: self.calls.clone(),
+            request_timeout: self.request_timeout,
+        }
     }
 }
 
@@ -183,6 +235,8 @@ impl<S> tower::Layer<S> for CallLayer {
 #[derive(Clone, Debug)]
 pub struct Call<S> {
     inner: S,
+    calls: Arc<tokio::sync::Semaphore>,
+    request_timeout: Duration,
 }
 
 /// How much earlier than tonic's own timer this layer answers.
@@ -205,14 +259,31 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let timeout = request
+        let client_timeout = request
             .headers()
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout);
+        let timeout =
+            Some(client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout)));
         let path = Arc::<str>::from(request.uri().path());
+        let permit = if path.starts_with(&format!("/{SERVICE_NAME}/")) {
+            match self.calls.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    warn!(path = %path, code = "RESOURCE_EXHAUSTED", "overloaded; call shed");
+                    let status = Status::resource_exhausted(
+                        "server overloaded: too many calls at once; retry with backoff",
+                    );
+                    return Box::pin(async move { Ok(status.into_http()) });
+                }
+            }
+        } else {
+            None
+        };
         let future = self.inner.call(request);
         Box::pin(async move {
+            let _permit = permit;
             let mut response = match timeout {
                 None => future.await?,
                 Some(timeout) => {

@@ -1189,3 +1189,143 @@ async fn logs_escape_client_text() {
     assert!(!log.lines().any(|l| l.starts_with("FORGED")), "{log}");
     assert!(!log.contains('\u{1b}'), "{log}");
 }
+
+mod limits {
+    //! Each configurable limit and its status code.
+
+    use super::*;
+    use rubric::service::Limits;
+    use tonic::codec::CompressionEncoding;
+
+    /// About 3.5 MB of text: seconds of work in a debug build.
+    fn slow_body() -> String {
+        "Troops delivered humanitarian aid while diplomats held peace talks. ".repeat(52_000)
+    }
+
+    fn roomy() -> ServerConfig {
+        ServerConfig {
+            limits: Limits {
+                max_article_bytes: 8 * 1024 * 1024,
+                ..Limits::default()
+            },
+            max_message_bytes: 8 * 1024 * 1024,
+            ..ServerConfig::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overload_is_shed_with_resource_exhausted_and_health_still_answers() {
+        let config = ServerConfig {
+            max_concurrent_calls: 1,
+            ..roomy()
+        };
+        let server = TestServer::start(config).await;
+        let mut slow_client = server.client().await;
+        let slow = tokio::spawn(async move {
+            slow_client
+                .classify(request(article("slow", "", &slow_body()), None))
+                .await
+        });
+        // Wait until the slow call holds the only slot.
+        let mut client = server.client().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            match client
+                .classify(request(article("x", "", "aid"), None))
+                .await
+            {
+                Err(status) => break status,
+                Ok(_) => {
+                    assert!(Instant::now() < deadline, "never shed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+        let check = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(check.into_inner().status, 1, "health is not shed");
+        slow.abort();
+        let _ = slow.await;
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_timeout_gives_deadline_exceeded() {
+        let config = ServerConfig {
+            request_timeout: Duration::from_millis(50),
+            ..roomy()
+        };
+        let server = TestServer::start(config).await;
+        let mut client = server.client().await;
+        let status = client
+            .classify(request(article("slow", "", &slow_body()), None))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        assert!(client
+            .classify(request(article("fast", "", "aid"), None))
+            .await
+            .is_ok());
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn article_and_batch_limits_are_invalid_argument() {
+        let config = ServerConfig {
+            limits: Limits {
+                max_article_bytes: 1000,
+                max_batch_size: 2,
+            },
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let mut client = server.client().await;
+        let status = client
+            .classify(request(article("long", "", &"aid ".repeat(500)), None))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(bad_request_fields(&status), ["article.body"]);
+        let requests = vec![request(article("x", "", "aid"), None); 3];
+        let status = client
+            .classify_batch(pb::ClassifyBatchRequest { requests })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_request_fields(&status), ["requests"]);
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gzip_and_zstd_are_accepted_and_used_when_asked() {
+        let server = TestServer::start(ServerConfig::default()).await;
+        for (send, accept, name) in [
+            (CompressionEncoding::Gzip, CompressionEncoding::Zstd, "zstd"),
+            (CompressionEncoding::Zstd, CompressionEncoding::Gzip, "gzip"),
+        ] {
+            let mut client = server
+                .client()
+                .await
+                .send_compressed(send)
+                .accept_compressed(accept);
+            let response = client
+                .classify(request(article("c", "", &"aid convoys ".repeat(200)), None))
+                .await
+                .unwrap();
+            assert_eq!(
+                response
+                    .metadata()
+                    .get("grpc-encoding")
+                    .and_then(|v| v.to_str().ok()),
+                Some(name)
+            );
+            assert!(response.into_inner().classification.unwrap().topics[0].label);
+        }
+        server.stop().await;
+    }
+}

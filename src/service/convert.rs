@@ -18,6 +18,7 @@ pub(crate) fn validate(
     article: Option<&pb::Article>,
     options: Option<&pb::ClassifyOptions>,
     engine: &Engine,
+    limits: super::Limits,
     prefix: &str,
     violations: &mut Vec<FieldViolation>,
 ) -> Option<ClassifyOptions> {
@@ -32,6 +33,16 @@ pub(crate) fn validate(
                 violations.push(FieldViolation::new(
                     format!("{prefix}article.body"),
                     "title and body are both empty or blank: send the text of the article in body (and its headline in title)",
+                ));
+            }
+            let size = a.title.len() + a.body.len();
+            if size > limits.max_article_bytes {
+                violations.push(FieldViolation::new(
+                    format!("{prefix}article.body"),
+                    format!(
+                        "title and body are {size} bytes, more than the server's limit of {}: split the article",
+                        limits.max_article_bytes
+                    ),
                 ));
             }
             if a.id.len() > MAX_ARTICLE_ID_BYTES {

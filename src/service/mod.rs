@@ -101,16 +101,35 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The rules the service reads on every call; swapped atomically on reload.
 pub type SharedRules = Arc<ArcSwap<LoadedRules>>;
 
+/// Request limits checked by the handlers (INVALID_ARGUMENT beyond them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest article: title + body, UTF-8 bytes.
+    pub max_article_bytes: usize,
+    /// Most requests in one `ClassifyBatch`, at most [`MAX_BATCH_SIZE`].
+    pub max_batch_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_article_bytes: 1024 * 1024,
+            max_batch_size: MAX_BATCH_SIZE,
+        }
+    }
+}
+
 /// The `rubric.v1.ClassifierService` implementation. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Classifier {
     rules: SharedRules,
+    limits: Limits,
 }
 
 impl Classifier {
     /// A service reading its rules from `rules`.
-    pub fn new(rules: SharedRules) -> Classifier {
-        Classifier { rules }
+    pub fn new(rules: SharedRules, limits: Limits) -> Classifier {
+        Classifier { rules, limits }
     }
 }
 
@@ -159,6 +178,7 @@ impl Drop for CancelGuard {
 /// Validates and classifies one article; large articles go to the blocking pool.
 async fn classify_one(
     rules: Arc<LoadedRules>,
+    limits: Limits,
     article: Option<pb::Article>,
     options: Option<pb::ClassifyOptions>,
 ) -> Result<pb::Classification, ServiceError> {
@@ -167,6 +187,7 @@ async fn classify_one(
         article.as_ref(),
         options.as_ref(),
         &rules.engine,
+        limits,
         "",
         &mut violations,
     );
@@ -212,8 +233,9 @@ impl ClassifierService for Classifier {
             .map(|a| a.id.clone())
             .unwrap_or_default();
         let rules = self.rules.load_full();
+        let limits = self.limits;
         observe("Classify", &id, async move {
-            let classification = classify_one(rules, req.article, req.options).await?;
+            let classification = classify_one(rules, limits, req.article, req.options).await?;
             Ok(Response::new(pb::ClassifyResponse {
                 classification: Some(classification),
             }))
@@ -227,15 +249,14 @@ impl ClassifierService for Classifier {
     ) -> Result<Response<pb::ClassifyBatchResponse>, Status> {
         let requests = request.into_inner().requests;
         let rules = self.rules.load_full();
+        let limits = self.limits;
         let id = format!("batch of {}", requests.len());
         observe("ClassifyBatch", &id, async move {
-            if requests.is_empty() || requests.len() > MAX_BATCH_SIZE {
+            let max = limits.max_batch_size.min(MAX_BATCH_SIZE);
+            if requests.is_empty() || requests.len() > max {
                 return Err(ServiceError::InvalidArgument(vec![FieldViolation::new(
                     "requests",
-                    format!(
-                        "{} given; send 1 to {MAX_BATCH_SIZE} per call",
-                        requests.len()
-                    ),
+                    format!("{} given; send 1 to {max} per call", requests.len()),
                 )]));
             }
             let mut violations = Vec::new();
@@ -247,6 +268,7 @@ impl ClassifierService for Classifier {
                         r.article.as_ref(),
                         r.options.as_ref(),
                         &rules.engine,
+                        limits,
                         &format!("requests[{i}]."),
                         &mut violations,
                     )
@@ -281,6 +303,7 @@ impl ClassifierService for Classifier {
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let mut inbound = request.into_inner();
         let rules = self.rules.clone();
+        let limits = self.limits;
         // Bounded: a client that does not read its responses slows down its own stream only.
         let (tx, rx) = mpsc::channel(64);
         let span = info_span!("rpc", method = "ClassifyStream");
@@ -293,7 +316,8 @@ impl ClassifierService for Classifier {
                             count += 1;
                             let id = req.article.as_ref().map(|a| a.id.clone()).unwrap_or_default();
                             let result =
-                                classify_one(rules.load_full(), req.article, req.options).await;
+                                classify_one(rules.load_full(), limits, req.article, req.options)
+                                    .await;
                             let result = match result {
                                 Ok(c) => pb::classify_stream_response::Result::Classification(c),
                                 Err(e) => {
