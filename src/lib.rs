@@ -19,6 +19,7 @@
 //! - [`error`]: the one table from service errors to gRPC status codes.
 //! - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits, deadlines,
 //!   graceful shutdown.
+//! - [`metrics`]: Prometheus metrics (gRPC calls by code, latency, topic labels, rule set info).
 //! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
 //! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
 //!
@@ -38,6 +39,7 @@ pub mod article;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod metrics;
 pub mod pb;
 pub mod reload;
 pub mod rules;

@@ -89,6 +89,9 @@ struct ServeArgs {
     /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
     #[arg(long, env = "RUBRIC_RULES")]
     rules: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9090); off by default.
+    #[arg(long, env = "RUBRIC_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Log format on standard error; the level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "RUBRIC_LOG_FORMAT")]
     log_format: LogFormat,
@@ -290,6 +293,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        if let Some(metrics_addr) = args.metrics_listen {
+            rubric::metrics::install(metrics_addr).map_err(anyhow::Error::msg)?;
+            tracing::info!(addr = %metrics_addr, "serving metrics");
+        }
+        rubric::metrics::record_rule_set(rules.metric_labels(), None);
         let info = rules.engine.info();
         tracing::info!(
             addr = %addr,

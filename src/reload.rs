@@ -76,13 +76,19 @@ impl Reloader {
             version: loaded.engine.info().version.clone(),
             sha256: loaded.content_sha256.clone(),
         };
-        self.rules.store(Arc::new(loaded));
+        let previous = self.rules.swap(Arc::new(loaded));
+        let current = self.rules.load();
+        crate::metrics::record_rule_set(current.metric_labels(), Some(previous.metric_labels()));
         Ok(outcome)
     }
 
     /// Reloads and logs the outcome.
     fn reload_logged(&self, trigger: &str) {
-        match self.reload() {
+        let result = self.reload();
+        if !matches!(result, Ok(ReloadOutcome::Unchanged)) {
+            crate::metrics::record_reload(result.is_ok());
+        }
+        match result {
             Ok(ReloadOutcome::Reloaded { version, sha256 }) => {
                 info!(trigger, version = %version, sha256 = %sha256, "rules reloaded")
             }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -281,6 +281,7 @@ where
         } else {
             None
         };
+        let start = Instant::now();
         let future = self.inner.call(request);
         Box::pin(async move {
             let _permit = permit;
@@ -299,21 +300,80 @@ where
                 }
             };
             if let Some(status) = Status::from_header_map(response.headers()) {
-                if status.code() != Code::Ok {
-                    let mut code = status.code();
-                    if code == Code::OutOfRange
-                        && status.message().contains("message length too large")
-                    {
-                        code = Code::ResourceExhausted;
-                        response
-                            .headers_mut()
-                            .insert("grpc-status", http::HeaderValue::from(code as i32));
-                    }
+                // Trailers-only response: the call ended here.
+                let mut code = status.code();
+                if code == Code::OutOfRange && status.message().contains("message length too large")
+                {
+                    code = Code::ResourceExhausted;
+                    response
+                        .headers_mut()
+                        .insert("grpc-status", http::HeaderValue::from(code as i32));
+                }
+                if code != Code::Ok {
                     info!(path = %path, code = code_name(code), message = ?status.message(), "rpc failed");
                 }
+                crate::metrics::record_call(&path, code, start.elapsed());
+                return Ok(response);
             }
+            // The status comes in the trailers, after the messages: observe the body.
+            let response = response.map(|body| {
+                tonic::body::Body::new(ObservedBody {
+                    inner: body,
+                    path,
+                    start,
+                    recorded: false,
+                })
+            });
             Ok(response)
         })
+    }
+}
+
+/// A response body that records the call's status when its trailers pass (or CANCELLED when the
+/// body is dropped before them: the client went away).
+struct ObservedBody {
+    inner: tonic::body::Body,
+    path: Arc<str>,
+    start: Instant,
+    recorded: bool,
+}
+
+impl http_body::Body for ObservedBody {
+    type Data = tonic::codegen::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(trailers) = frame.trailers_ref() {
+                let code = Status::from_header_map(trailers).map_or(Code::Ok, |s| s.code());
+                if code != Code::Ok {
+                    info!(path = %self.path, code = code_name(code), "rpc failed");
+                }
+                crate::metrics::record_call(&self.path, code, self.start.elapsed());
+                self.recorded = true;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        if !self.recorded {
+            crate::metrics::record_call(&self.path, Code::Cancelled, self.start.elapsed());
+        }
     }
 }
 

@@ -1329,3 +1329,122 @@ mod limits {
         server.stop().await;
     }
 }
+
+/// Fetches `http://addr/metrics` with a plain HTTP/1.0 request.
+fn scrape(addr: SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("metrics listener");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Prometheus metrics: calls by service, method and canonical code, latency histogram, topic
+/// labels, rule set info, and reloads (success and failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_labels_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("m1")).unwrap();
+    let metrics = free_port();
+    let mut server = Binary::start(&[
+        "--rules",
+        path.to_str().unwrap(),
+        "--metrics-listen",
+        &metrics.to_string(),
+    ]);
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ClassifierServiceClient::new(channel);
+    client
+        .classify(request(article("a", "", "an aid convoy"), None))
+        .await
+        .unwrap();
+    client
+        .classify(request(article("b", "", ""), None))
+        .await
+        .unwrap_err();
+    let mut stream = client
+        .classify_stream(tokio_stream::iter(vec![pb::ClassifyStreamRequest {
+            article: Some(article("s", "", "relief")),
+            options: None,
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    while stream.message().await.unwrap().is_some() {}
+
+    replace_file(&path, "[rule_set]\nname = \"broken\"\n");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    replace_file(&path, &versioned_rules("m2"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = scrape(metrics);
+        if text.contains("result=\"success\"") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no reload recorded:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let line = |needles: &[&str]| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| needles.iter().all(|n| l.contains(n)))
+            .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{text}"))
+            .to_owned()
+    };
+    assert!(line(&[
+        "grpc_server_handled_total{",
+        "grpc_method=\"Classify\"",
+        "grpc_code=\"OK\""
+    ])
+    .ends_with(" 1"));
+    assert!(line(&[
+        "grpc_server_handled_total{",
+        "grpc_method=\"Classify\"",
+        "grpc_code=\"INVALID_ARGUMENT\""
+    ])
+    .ends_with(" 1"));
+    assert!(line(&[
+        "grpc_server_handled_total{",
+        "grpc_method=\"ClassifyStream\"",
+        "grpc_code=\"OK\""
+    ])
+    .ends_with(" 1"));
+    line(&[
+        "grpc_server_handling_seconds_bucket{",
+        "grpc_method=\"Classify\"",
+    ]);
+    assert!(line(&["rubric_topic_labels_total{", "topic=\"aid\""]).ends_with(" 2"));
+    assert!(line(&["rubric_rule_set_info{", "version=\"m1\""]).ends_with(" 0"));
+    assert!(line(&["rubric_rule_set_info{", "version=\"m2\""]).ends_with(" 1"));
+    // The broken file is read at least once (writing the next file's temporary copy into the
+    // directory can trigger another read of it before the rename).
+    let failures: f64 = line(&["rubric_rule_set_reloads_total{", "result=\"failure\""])
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failures >= 1.0);
+    assert!(line(&["rubric_rule_set_last_reload_success"]).ends_with(" 1"));
+    line(&["rubric_rule_set_last_reload_timestamp_seconds"]);
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
+    assert!(
+        server.log().contains("rules reload failed"),
+        "{}",
+        server.log()
+    );
+}

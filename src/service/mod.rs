@@ -63,6 +63,12 @@ impl LoadedRules {
         })
     }
 
+    /// `(name, version, sha256)`, the labels of `rubric_rule_set_info`.
+    pub fn metric_labels(&self) -> (&str, &str, &str) {
+        let info = self.engine.info();
+        (&info.name, &info.version, &self.content_sha256)
+    }
+
     /// The embedded default rule set (`seeds/rules.toml`).
     ///
     /// # Errors
@@ -214,6 +220,13 @@ fn run(
             // Validation checked the topics, so this is a bug if it happens.
             ServiceError::Internal(format!("engine rejected validated options: {e}"))
         })?;
+    crate::metrics::record_labels(
+        result
+            .topics
+            .iter()
+            .filter(|t| t.label)
+            .map(|t| t.topic.as_str()),
+    );
     Ok(convert::classification(result, options.offset_encoding))
 }
 
