@@ -89,6 +89,20 @@ struct ServeArgs {
     /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
     #[arg(long, env = "RUBRIC_RULES")]
     rules: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key, serve TLS instead of plaintext.
+    #[arg(long, env = "RUBRIC_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "RUBRIC_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) for client certificates: requires mutual TLS.
+    #[arg(long, env = "RUBRIC_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// File holding the bearer token every call but health checks must present. The token itself
+    /// can also come from the RUBRIC_AUTH_TOKEN variable; it is never taken on the command line,
+    /// where `ps` would show it.
+    #[arg(long, env = "RUBRIC_AUTH_TOKEN_FILE")]
+    auth_token_file: Option<PathBuf>,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9090); off by default.
     #[arg(long, env = "RUBRIC_METRICS_LISTEN")]
     metrics_listen: Option<std::net::SocketAddr>,
@@ -286,6 +300,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         keepalive_timeout: args.keepalive_timeout,
         max_connection_age: args.max_connection_age,
         max_connection_age_grace: args.max_connection_age_grace,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(server::TlsConfig {
+                cert_pem: read_file(cert)?,
+                key_pem: read_file(key)?,
+                client_ca_pem: args.tls_client_ca.as_ref().map(read_file).transpose()?,
+            }),
+            _ => None,
+        },
+        auth_token: auth_token(args.auth_token_file.as_ref())?,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
@@ -301,6 +324,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         let info = rules.engine.info();
         tracing::info!(
             addr = %addr,
+            tls = config.tls.is_some(),
+            mutual_tls = config.tls.as_ref().is_some_and(|t| t.client_ca_pem.is_some()),
+            auth = config.auth_token.is_some(),
             rules = %rules.source,
             rule_set = %info.name,
             version = %info.version,
@@ -336,6 +362,26 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     // Connections still open after the drain timeout are dropped now, without waiting.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+fn read_file(path: &PathBuf) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The bearer token: from `--auth-token-file`, else from `RUBRIC_AUTH_TOKEN`, else none.
+fn auth_token(file: Option<&PathBuf>) -> Result<Option<server::Secret>> {
+    let value = match file {
+        Some(path) => Some(
+            fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token file {}", path.display()))?,
+        ),
+        None => std::env::var("RUBRIC_AUTH_TOKEN").ok(),
+    };
+    match value {
+        Some(v) if v.trim().is_empty() => bail!("the bearer token is empty"),
+        Some(v) => Ok(Some(server::Secret::new(&v))),
+        None => Ok(None),
+    }
 }
 
 /// Longest accepted `--drain-timeout`: one hour.

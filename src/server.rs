@@ -55,6 +55,55 @@ pub struct ServerConfig {
     pub max_connection_age: Duration,
     /// Grace period after `max_connection_age` for calls in flight.
     pub max_connection_age_grace: Duration,
+    /// Serve TLS (rustls) instead of plaintext; with a client CA, mutual TLS.
+    pub tls: Option<TlsConfig>,
+    /// When set, every call except `grpc.health.v1.Health` must carry
+    /// `authorization: Bearer <token>`; others get UNAUTHENTICATED.
+    pub auth_token: Option<Secret>,
+}
+
+/// PEM-encoded TLS material, read from files at startup.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The server's certificate chain (PEM).
+    pub cert_pem: Vec<u8>,
+    /// The server's private key (PEM).
+    pub key_pem: Vec<u8>,
+    /// CA certificates (PEM) that client certificates must chain to; `Some` requires clients to
+    /// present one (mutual TLS).
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("mutual", &self.client_ca_pem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secret string: compared in constant time, never printed (`Debug` shows `<redacted>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret; surrounding white space (a trailing newline in a file) is removed.
+    pub fn new(value: &str) -> Secret {
+        Secret(Arc::from(value.trim()))
+    }
+
+    /// Whether `candidate` equals the secret, in time independent of where they differ
+    /// (`subtle`).
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate).into()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for ServerConfig {
@@ -70,6 +119,8 @@ impl Default for ServerConfig {
             keepalive_timeout: Duration::from_secs(20),
             max_connection_age: Duration::from_secs(30 * 60),
             max_connection_age_grace: Duration::from_secs(30),
+            tls: None,
+            auth_token: None,
         }
     }
 }
@@ -138,7 +189,19 @@ pub async fn run(
         .send_compressed(CompressionEncoding::Zstd);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        let mut tls_config = tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
+        );
+        if let Some(ca) = &tls.client_ca_pem {
+            tls_config = tls_config.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+        }
+        builder = builder
+            .tls_config(tls_config)
+            .map_err(|e| ServerError(format!("invalid TLS configuration: {e}")))?;
+    }
+    let serve = builder
         .max_concurrent_streams(config.max_concurrent_streams)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
@@ -147,6 +210,7 @@ pub async fn run(
         .layer(CallLayer {
             calls: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_calls)),
             request_timeout: config.request_timeout,
+            token: config.auth_token.clone(),
         })
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -213,10 +277,13 @@ pub async fn run(
 ///   at once with RESOURCE_EXHAUSTED instead of waiting in a queue. Health and reflection calls
 ///   are not counted, so probes keep answering under load.
 /// - **Server timeout.** No call runs longer than `request_timeout` (DEADLINE_EXCEEDED).
+/// - **Authentication.** With a token, every call but health checks (so probes work) needs
+///   `authorization: Bearer <token>`, compared in constant time; UNAUTHENTICATED otherwise.
 #[derive(Clone, Debug)]
 pub struct CallLayer {
     calls: Arc<tokio::sync::Semaphore>,
     request_timeout: Duration,
+    token: Option<Secret>,
 }
 
 impl<S> tower::Layer<S> for CallLayer {
@@ -227,6 +294,7 @@ impl<S> tower::Layer<S> for CallLayer {
             inner,
             calls: self.calls.clone(),
             request_timeout: self.request_timeout,
+            token: self.token.clone(),
         }
     }
 }
@@ -237,6 +305,7 @@ pub struct Call<S> {
     inner: S,
     calls: Arc<tokio::sync::Semaphore>,
     request_timeout: Duration,
+    token: Option<Secret>,
 }
 
 /// How much earlier than tonic's own timer this layer answers.
@@ -267,6 +336,22 @@ where
         let timeout =
             Some(client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout)));
         let path = Arc::<str>::from(request.uri().path());
+        let start = Instant::now();
+        if let Some(token) = &self.token {
+            let presented = request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+            let open = path.starts_with("/grpc.health.v1.Health/");
+            if !open && !presented.is_some_and(|p| token.matches(p)) {
+                info!(path = %path, code = "UNAUTHENTICATED", "rpc failed");
+                crate::metrics::record_call(&path, Code::Unauthenticated, start.elapsed());
+                let status = Status::unauthenticated(
+                    "missing or invalid bearer token: send the header `authorization: Bearer <token>`",
+                );
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        }
         let permit = if path.starts_with(&format!("/{SERVICE_NAME}/")) {
             match self.calls.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
@@ -281,7 +366,6 @@ where
         } else {
             None
         };
-        let start = Instant::now();
         let future = self.inner.call(request);
         Box::pin(async move {
             let _permit = permit;
