@@ -875,7 +875,7 @@ mod handed_cases {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deadline() {
         let Some(grpcurl) = grpcurl() else { return };
-        let mut server = Binary::start(&[]);
+        let mut server = Binary::start(&["--max-article-bytes", "4000000"]);
         // About 3.5 MB of text: seconds to classify in a debug build, far over the deadline.
         let body =
             "Troops delivered humanitarian aid while diplomats held peace talks. ".repeat(52_000);
