@@ -5,7 +5,7 @@
 //! | `grpc_server_handled_total` | counter | `grpc_service`, `grpc_method`, `grpc_code` (canonical name) |
 //! | `grpc_server_handling_seconds` | histogram | `grpc_service`, `grpc_method` |
 //! | `rubric_topic_labels_total` | counter | `topic`: articles labelled with it |
-//! | `rubric_rule_set_info` | gauge, 1 for the rules being served (0 for replaced ones) | `name`, `version`, `sha256` |
+//! | `rubric_rule_set_info` | gauge, 1 for the rules being served, 0 for the ones it replaced since start (one series per rule set loaded) | `name`, `version`, `sha256` |
 //! | `rubric_rule_set_reloads_total` | counter | `result` = `success` or `failure` |
 //! | `rubric_rule_set_last_reload_success` | gauge, 1 or 0 | |
 //! | `rubric_rule_set_last_reload_timestamp_seconds` | gauge, Unix time | |

@@ -39,6 +39,8 @@ pub enum ReloadOutcome {
 pub struct Reloader {
     path: PathBuf,
     rules: SharedRules,
+    /// SHA-256 of the last content that failed to load, so an unchanged bad file is reported once.
+    last_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// How long to wait after a change before reading, so that a burst of events (write, rename,
@@ -51,10 +53,12 @@ impl Reloader {
         Reloader {
             path: path.to_owned(),
             rules,
+            last_failure: Arc::default(),
         }
     }
 
-    /// Reloads now if the file changed.
+    /// Reloads now if the file changed (a file that already failed to load, unchanged, is not
+    /// tried again).
     ///
     /// # Errors
     /// The file cannot be read, or the full report of a rule set that does not load; the rules
@@ -62,13 +66,27 @@ impl Reloader {
     pub fn reload(&self) -> Result<ReloadOutcome, String> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| format!("cannot read rule file {}: {e}", self.path.display()))?;
+        let hash = crate::service::sha256_hex(text.as_bytes());
+        let failed_before = |hash: &str| {
+            self.last_failure
+                .lock()
+                .map(|f| f.as_deref() == Some(hash))
+                .unwrap_or(false)
+        };
         let loaded = {
             let current = self.rules.load();
-            if crate::service::sha256_hex(text.as_bytes()) == current.content_sha256 {
+            if hash == current.content_sha256 || failed_before(&hash) {
                 return Ok(ReloadOutcome::Unchanged);
             }
-            let mut loaded = LoadedRules::from_text(&self.path.display().to_string(), &text)
-                .map_err(|e| e.to_string())?;
+            let mut loaded = match LoadedRules::from_text(&self.path.display().to_string(), &text) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    if let Ok(mut last) = self.last_failure.lock() {
+                        *last = Some(hash);
+                    }
+                    return Err(e.to_string());
+                }
+            };
             loaded.source = current.source.clone();
             loaded
         };
@@ -110,7 +128,9 @@ impl Reloader {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                // Reading the file (as a reload does) raises access events: only changes count,
+                // or a reload would trigger the next one.
+                if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
                     let _ = tx.try_send(());
                 }
             })

@@ -273,10 +273,13 @@ pub async fn run(
 /// - **Failure log.** Every call that ends with an error before any response message (all unary
 ///   errors, including those tonic produces before a handler runs: size limits, undecodable
 ///   requests, unknown methods) is logged once, with its path and canonical code.
-/// - **Overload.** At most `max_concurrent_calls` classifier calls run at once; one more is shed
+/// - **Overload.** At most `max_concurrent_calls` classifier calls run at once (an open stream
+///   counts until it ends); one more is shed
 ///   at once with RESOURCE_EXHAUSTED instead of waiting in a queue. Health and reflection calls
 ///   are not counted, so probes keep answering under load.
-/// - **Server timeout.** No call runs longer than `request_timeout` (DEADLINE_EXCEEDED).
+/// - **Server timeout.** No unary call runs longer than `request_timeout` (DEADLINE_EXCEEDED). For
+///   a stream it bounds the time to the response headers only: a pipeline's `ClassifyStream` is
+///   meant to stay open; the client's deadline ends it.
 /// - **Authentication.** With a token, every call but health checks (so probes work) needs
 ///   `authorization: Bearer <token>`, compared in constant time; UNAUTHENTICATED otherwise.
 #[derive(Clone, Debug)]
@@ -356,7 +359,8 @@ where
             match self.calls.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    warn!(path = %path, code = "RESOURCE_EXHAUSTED", "overloaded; call shed");
+                    info!(path = %path, code = "RESOURCE_EXHAUSTED", message = "overloaded; call shed", "rpc failed");
+                    crate::metrics::record_call(&path, Code::ResourceExhausted, start.elapsed());
                     let status = Status::resource_exhausted(
                         "server overloaded: too many calls at once; retry with backoff",
                     );
@@ -368,7 +372,6 @@ where
         };
         let future = self.inner.call(request);
         Box::pin(async move {
-            let _permit = permit;
             let mut response = match timeout {
                 None => future.await?,
                 Some(timeout) => {
@@ -406,6 +409,7 @@ where
                     path,
                     start,
                     recorded: false,
+                    _permit: permit,
                 })
             });
             Ok(response)
@@ -420,6 +424,9 @@ struct ObservedBody {
     path: Arc<str>,
     start: Instant,
     recorded: bool,
+    /// The call's slot of `max_concurrent_calls`, held until the body ends, so an open stream
+    /// counts as a call in progress.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl http_body::Body for ObservedBody {

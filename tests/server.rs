@@ -904,8 +904,9 @@ mod handed_cases {
             .classify(request(article("fast", "", "aid convoys"), None))
             .await;
         assert!(ok.is_ok(), "keeps serving: {ok:?}");
+        // The server's own deadline (the client's grpc-timeout) and the client's cancellation at
+        // that same moment race; either way the handler's cancellation is logged.
         let log = server.log();
-        assert!(log.contains("deadline exceeded"), "{log}");
         assert!(log.contains("rpc cancelled before it finished"), "{log}");
         server.signal("TERM");
         assert!(server.wait(Duration::from_secs(15)).success());
@@ -1255,6 +1256,51 @@ mod limits {
         server.stop().await;
     }
 
+    /// From an SRE's report: an open stream holds its slot until it ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_open_stream_counts_as_a_call() {
+        let config = ServerConfig {
+            max_concurrent_calls: 1,
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let mut client = server.client().await;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let mut responses = client
+            .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        tx.send(pb::ClassifyStreamRequest {
+            article: Some(article("s", "", "aid")),
+            options: None,
+        })
+        .await
+        .unwrap();
+        responses.message().await.unwrap().unwrap();
+        let status = client
+            .classify(request(article("x", "", "aid"), None))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        drop(tx);
+        assert!(responses.message().await.unwrap().is_none());
+        drop(responses);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while client
+            .classify(request(article("x", "", "aid"), None))
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the slot is freed when the stream ends"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.stop().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn server_timeout_gives_deadline_exceeded() {
         let config = ServerConfig {
@@ -1429,15 +1475,10 @@ async fn metrics_count_calls_labels_and_reloads() {
     assert!(line(&["rubric_topic_labels_total{", "topic=\"aid\""]).ends_with(" 2"));
     assert!(line(&["rubric_rule_set_info{", "version=\"m1\""]).ends_with(" 0"));
     assert!(line(&["rubric_rule_set_info{", "version=\"m2\""]).ends_with(" 1"));
-    // The broken file is read at least once (writing the next file's temporary copy into the
-    // directory can trigger another read of it before the rename).
-    let failures: f64 = line(&["rubric_rule_set_reloads_total{", "result=\"failure\""])
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(failures >= 1.0);
+    // The broken file is reported once, though other events in the directory (the next file's
+    // temporary copy, the reads themselves) come while it is there. Regression: reads used to
+    // trigger reloads of an unchanged bad file in a loop.
+    assert!(line(&["rubric_rule_set_reloads_total{", "result=\"failure\""]).ends_with(" 1"));
     assert!(line(&["rubric_rule_set_last_reload_success"]).ends_with(" 1"));
     line(&["rubric_rule_set_last_reload_timestamp_seconds"]);
     server.signal("TERM");
