@@ -7,8 +7,9 @@
 //! | [`ServiceError::Internal`] | `INTERNAL` | none: the cause is logged, the client sees "internal error" |
 //!
 //! Codes the gRPC stack produces before a handler runs are documented in the `.proto`:
-//! `OUT_OF_RANGE` for a message over the size limit, `INTERNAL` for bytes that are not valid
-//! protobuf, `UNAVAILABLE` while the server shuts down.
+//! `RESOURCE_EXHAUSTED` for a request over the size limit (tonic says `OUT_OF_RANGE`;
+//! [`wire_code`] maps it), `INTERNAL` for bytes that are not valid protobuf, `UNAVAILABLE` while
+//! the server shuts down.
 
 use std::fmt;
 
@@ -96,6 +97,17 @@ impl From<ServiceError> for Status {
                 Status::internal("internal error")
             }
         }
+    }
+}
+
+/// The code a status should have on the wire: tonic reports a message over the size limit as
+/// OUT_OF_RANGE ("decoded/encoded message length too large"), while gRPC's status code spec
+/// (doc/statuscodes.md) prescribes RESOURCE_EXHAUSTED for it; every other code is kept.
+pub fn wire_code(status: &Status) -> Code {
+    if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
+        Code::ResourceExhausted
+    } else {
+        status.code()
     }
 }
 

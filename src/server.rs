@@ -388,10 +388,8 @@ where
             };
             if let Some(status) = Status::from_header_map(response.headers()) {
                 // Trailers-only response: the call ended here.
-                let mut code = status.code();
-                if code == Code::OutOfRange && status.message().contains("message length too large")
-                {
-                    code = Code::ResourceExhausted;
+                let code = crate::error::wire_code(&status);
+                if code != status.code() {
                     response
                         .headers_mut()
                         .insert("grpc-status", http::HeaderValue::from(code as i32));

@@ -346,13 +346,11 @@ impl ClassifierService for Classifier {
                             })
                         }
                         Err(status) => {
-                            let status = if status.code() == tonic::Code::OutOfRange
-                                && status.message().contains("message length too large")
-                            {
-                                // As the call layer does for unary calls (see server::CallLayer).
-                                Status::resource_exhausted(status.message().to_owned())
-                            } else {
+                            let code = crate::error::wire_code(&status);
+                            let status = if code == status.code() {
                                 status
+                            } else {
+                                Status::new(code, status.message().to_owned())
                             };
                             info!(code = code_name(status.code()), status_message = ?status.message(), "stream ended by an error");
                             Err(status)
