@@ -34,7 +34,7 @@ enum Command {
     ///
     /// The rules are loaded and compiled before the port opens; invalid rules stop startup with
     /// the full error report (exit status 2). SIGINT or SIGTERM starts a graceful shutdown.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Classify articles and print one JSON classification per article.
     ///
     /// An INPUT is a plain-text file (the first line is the title when a blank line follows it,
@@ -83,6 +83,14 @@ enum Format {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// Configuration file (TOML): keys are these options' long names in snake_case
+    /// (`max_message_bytes = 8388608`). Precedence: flag, then environment variable, then this
+    /// file, then the default.
+    #[arg(long, env = "RUBRIC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration (with where each value came from) and exit.
+    #[arg(long)]
+    print_config: bool,
     /// Address to listen on (use port 0 for any free port; the log says which).
     #[arg(long, default_value = "127.0.0.1:50051", env = "RUBRIC_LISTEN")]
     listen: String,
@@ -228,9 +236,15 @@ struct JsonArticle {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_with_config() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Classify(args) => classify(args),
         Command::Eval(args) => eval(args),
         Command::Check { files } => check(&files),
@@ -267,6 +281,10 @@ fn init_logging(format: LogFormat) {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
+    if args.print_config {
+        print_config()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     init_logging(args.log_format);
     if !(args.drain_timeout.is_finite() && (0.0..=MAX_DRAIN_SECONDS).contains(&args.drain_timeout))
     {
@@ -412,6 +430,113 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// Options of `serve` that the configuration file cannot set.
+const NOT_IN_CONFIG: &[&str] = &["config", "print_config", "help"];
+
+/// Parses the command line; for `serve --config FILE`, the file's keys fill in every option that
+/// neither a flag nor an environment variable set, and the line is parsed again with them.
+fn parse_with_config() -> Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let (args, _) = with_config_file(&matches)?;
+    Ok(Cli::from_arg_matches(
+        &Cli::command().get_matches_from(args),
+    )?)
+}
+
+/// The command line with the configuration file's values appended as flags (only for options
+/// that no flag or environment variable set), and the keys the file gave.
+fn with_config_file(matches: &clap::ArgMatches) -> Result<(Vec<std::ffi::OsString>, Vec<String>)> {
+    use clap::parser::ValueSource;
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some(("serve", serve)) = matches.subcommand() else {
+        return Ok((args, Vec::new()));
+    };
+    let Some(path) = serve.get_one::<PathBuf>("config") else {
+        return Ok((args, Vec::new()));
+    };
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let ids = serve_option_ids();
+    for (key, value) in &table {
+        if !ids.contains(key) {
+            bail!(
+                "{}: unknown key `{key}`; the keys are the long options of `rubric serve --help` in snake_case",
+                path.display()
+            );
+        }
+        let explicit = matches!(
+            serve.value_source(key),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        );
+        if explicit {
+            continue;
+        }
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => bail!(
+                "{}: `{key}` is a {}; write a string or a number",
+                path.display(),
+                other.type_str()
+            ),
+        };
+        args.push(format!("--{}", key.replace('_', "-")).into());
+        args.push(value.into());
+    }
+    Ok((args, table.keys().cloned().collect()))
+}
+
+/// The ids (snake_case long names) of `serve`'s options that a configuration file may set.
+fn serve_option_ids() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .find_subcommand("serve")
+        .map(|c| {
+            c.get_arguments()
+                .filter(|a| a.get_long().is_some())
+                .map(|a| a.get_id().as_str().to_owned())
+                .filter(|id| !NOT_IN_CONFIG.contains(&id.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The effective `serve` configuration as TOML, each value with where it came from.
+fn print_config() -> Result<()> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let matches = Cli::command().get_matches();
+    let (args, config_file_keys) = with_config_file(&matches)?;
+    let effective = Cli::command().get_matches_from(args);
+    let Some(("serve", serve)) = effective.subcommand() else {
+        return Ok(());
+    };
+    let original = matches.subcommand().map(|(_, m)| m);
+    for key in serve_option_ids() {
+        let key = key.as_str();
+        let source = match original.and_then(|m| m.value_source(key)) {
+            Some(ValueSource::CommandLine) => "flag",
+            Some(ValueSource::EnvVariable) => "environment",
+            _ if config_file_keys.iter().any(|k| k == key) => "config file",
+            _ => "default",
+        };
+        let value: Vec<String> = serve
+            .get_raw(key)
+            .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        match value.first() {
+            Some(v) if v.parse::<f64>().is_ok() => println!("{key} = {v}  # {source}"),
+            Some(v) => println!("{key} = {}  # {source}", toml::Value::String(v.clone())),
+            None => println!("# {key}: not set"),
+        }
+    }
+    Ok(())
 }
 
 /// An error whose report was already printed; `main` exits 2 without printing it again.

@@ -504,3 +504,51 @@ fn eval_reports_a_bad_line_with_its_number() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jsonl:2: not a labelled article"));
 }
+
+/// `serve --config`: precedence flag > environment variable > file > default, shown by
+/// `--print-config`; unknown keys are errors.
+#[test]
+fn serve_config_file_precedence_and_print_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "rubric.toml",
+        "listen = \"127.0.0.1:50999\"\nrequest_timeout = 5\nmax_batch_size = 10\nlog_format = \"json\"\n",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_rubric"))
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:50998",
+            "--print-config",
+        ])
+        .env("RUBRIC_REQUEST_TIMEOUT", "7")
+        .env_remove("RUBRIC_MAX_BATCH_SIZE")
+        .env_remove("RUBRIC_DRAIN_TIMEOUT")
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in [
+        "listen = \"127.0.0.1:50998\"  # flag",
+        "request_timeout = 7  # environment",
+        "max_batch_size = 10  # config file",
+        "log_format = \"json\"  # config file",
+        "drain_timeout = 10  # default",
+        "# rules: not set",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    let bad = write(dir.path(), "bad.toml", "max_batch_sise = 3\n");
+    let o = rubric(
+        &["serve", "--config", bad.to_str().unwrap(), "--print-config"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key `max_batch_sise`"));
+}
