@@ -111,6 +111,10 @@ struct ServeArgs {
     /// where `ps` would show it.
     #[arg(long, env = "RUBRIC_AUTH_TOKEN_FILE")]
     auth_token_file: Option<PathBuf>,
+    /// Reload the rule file on SIGHUP only, without watching its directory (for file systems
+    /// without change notifications).
+    #[arg(long, env = "RUBRIC_NO_WATCH_RULES")]
+    no_watch_rules: bool,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9090); off by default.
     #[arg(long, env = "RUBRIC_METRICS_LISTEN")]
     metrics_listen: Option<std::net::SocketAddr>,
@@ -363,7 +367,8 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         let shared = Arc::new(ArcSwap::from_pointee(rules));
         let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(path) = &args.rules {
-            let reloader = Reloader::new(path, shared.clone());
+            let reloader =
+                Reloader::new(path, shared.clone()).watch_directory(!args.no_watch_rules);
             tokio::spawn(async move {
                 let stopped = async {
                     let _ = watching_stopped.await;

@@ -41,6 +41,8 @@ pub struct Reloader {
     rules: SharedRules,
     /// SHA-256 of the last content that failed to load, so an unchanged bad file is reported once.
     last_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// Whether [`Reloader::watch`] watches the directory (else SIGHUP only).
+    watch_directory: bool,
 }
 
 /// How long to wait after a change before reading, so that a burst of events (write, rename,
@@ -54,7 +56,14 @@ impl Reloader {
             path: path.to_owned(),
             rules,
             last_failure: Arc::default(),
+            watch_directory: true,
         }
+    }
+
+    /// Whether to watch the file's directory (default) or reload on SIGHUP only.
+    pub fn watch_directory(mut self, watch: bool) -> Reloader {
+        self.watch_directory = watch;
+        self
     }
 
     /// Reloads now if the file changed (a file that already failed to load, unchanged, is not
@@ -140,13 +149,19 @@ impl Reloader {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        watcher
-            .watch(directory, notify::RecursiveMode::NonRecursive)
-            .map_err(|e| format!("cannot watch {}: {e}", directory.display()))?;
+        if self.watch_directory {
+            watcher
+                .watch(directory, notify::RecursiveMode::NonRecursive)
+                .map_err(|e| format!("cannot watch {}: {e}", directory.display()))?;
+        }
         #[cfg(unix)]
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(|e| format!("cannot receive SIGHUP: {e}"))?;
-        info!(path = %self.path.display(), "watching the rule file; SIGHUP reloads it too");
+        if self.watch_directory {
+            info!(path = %self.path.display(), "watching the rule file; SIGHUP reloads it too");
+        } else {
+            info!(path = %self.path.display(), "SIGHUP reloads the rule file");
+        }
         tokio::pin!(shutdown);
         loop {
             #[cfg(unix)]

@@ -1669,3 +1669,80 @@ mod security {
         server.stop().await;
     }
 }
+
+/// SIGHUP alone reloads the rules (the directory watch is off here, so nothing else can).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("h1")).unwrap();
+    let server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ClassifierServiceClient::new(channel);
+    let version = |c: &mut ClassifierServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.get_rule_set(pb::GetRuleSetRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .rule_set
+                .unwrap()
+                .version
+        }
+    };
+    replace_file(&path, &versioned_rules("h2"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(version(&mut client).await, "h1", "no reload without SIGHUP");
+    server.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while version(&mut client).await != "h2" {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// HTTP/2 settings a raw client sees: the streams-per-connection limit is advertised, and a
+/// connection is closed after the maximum connection age (plus grace) so clients re-balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limits_seen_by_a_raw_http2_client() {
+    let config = ServerConfig {
+        max_concurrent_streams: 7,
+        max_connection_age: Duration::from_millis(300),
+        max_connection_age_grace: Duration::from_millis(200),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+    let opened = Instant::now();
+    let connection = tokio::spawn(connection);
+    let mut send = send.ready().await.unwrap();
+    // The SETTINGS frame arrives shortly after the handshake.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while send.current_max_send_streams() != 7 {
+        assert!(
+            Instant::now() < deadline,
+            "max streams {}",
+            send.current_max_send_streams()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        send = send.ready().await.unwrap();
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(5), connection).await;
+    assert!(
+        closed.is_ok(),
+        "connection still open after the maximum age"
+    );
+    assert!(opened.elapsed() >= Duration::from_millis(300));
+    drop(send);
+    server.stop().await;
+}
