@@ -1430,6 +1430,13 @@ async fn metrics_count_calls_labels_and_reloads() {
         .unwrap()
         .into_inner();
     while stream.message().await.unwrap().is_some() {}
+    client
+        .classify(request(
+            article("p", "", "PRIVATE-ARTICLE-TEXT about relief"),
+            None,
+        ))
+        .await
+        .unwrap();
 
     replace_file(&path, "[rule_set]\nname = \"broken\"\n");
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -1455,7 +1462,7 @@ async fn metrics_count_calls_labels_and_reloads() {
         "grpc_method=\"Classify\"",
         "grpc_code=\"OK\""
     ])
-    .ends_with(" 1"));
+    .ends_with(" 2"));
     assert!(line(&[
         "grpc_server_handled_total{",
         "grpc_method=\"Classify\"",
@@ -1472,7 +1479,7 @@ async fn metrics_count_calls_labels_and_reloads() {
         "grpc_server_handling_seconds_bucket{",
         "grpc_method=\"Classify\"",
     ]);
-    assert!(line(&["rubric_topic_labels_total{", "topic=\"aid\""]).ends_with(" 2"));
+    assert!(line(&["rubric_topic_labels_total{", "topic=\"aid\""]).ends_with(" 3"));
     assert!(line(&["rubric_rule_set_info{", "version=\"m1\""]).ends_with(" 0"));
     assert!(line(&["rubric_rule_set_info{", "version=\"m2\""]).ends_with(" 1"));
     // The broken file is reported once, though other events in the directory (the next file's
@@ -1745,4 +1752,76 @@ async fn connection_limits_seen_by_a_raw_http2_client() {
     assert!(opened.elapsed() >= Duration::from_millis(300));
     drop(send);
     server.stop().await;
+}
+
+/// HTTP/2 keepalive: a peer that completes the handshake but never answers the server's pings is
+/// disconnected after the keepalive interval plus timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_closes_a_silent_peer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = ServerConfig {
+        keepalive_interval: Duration::from_millis(200),
+        keepalive_timeout: Duration::from_millis(200),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Client preface and an empty SETTINGS frame, then silence: no ACKs, no PING answers.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    tcp.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a silent peer was kept for more than 5 s");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    server.stop().await;
+}
+
+/// A Kubernetes ConfigMap update: `rules.toml -> ..data/rules.toml`, and `..data` is a symlink
+/// that is swapped atomically to a new directory. The watch sees it and the new rules are served.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configmap_symlink_swap_reloads() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (name, version) in [("data-1", "c1"), ("data-2", "c2")] {
+        std::fs::create_dir(root.join(name)).unwrap();
+        std::fs::write(root.join(name).join("rules.toml"), versioned_rules(version)).unwrap();
+    }
+    symlink("data-1", root.join("..data")).unwrap();
+    symlink("..data/rules.toml", root.join("rules.toml")).unwrap();
+    let path = root.join("rules.toml");
+    let shared = Arc::new(ArcSwap::from_pointee(
+        LoadedRules::from_file(&path).unwrap(),
+    ));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(
+        rubric::reload::Reloader::new(&path, shared.clone()).watch(async {
+            let _ = stopped.await;
+        }),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    symlink("data-2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shared.load().engine.info().version != "c2" {
+        assert!(
+            Instant::now() < deadline,
+            "the symlink swap was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(());
+    watcher.await.unwrap().unwrap();
 }
