@@ -820,11 +820,7 @@ mod handed_cases {
 
         // A call in flight: a stream that has sent one article and will send another after
         // SIGTERM.
-        let channel = Channel::from_shared(format!("http://{}", server.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = server.channel().await;
         let mut client = ClassifierServiceClient::new(channel);
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let mut responses = client
@@ -895,11 +891,7 @@ mod handed_cases {
         assert!(!out.status.success(), "{text}");
         assert!(text.contains("DeadlineExceeded"), "{text}");
 
-        let channel = Channel::from_shared(format!("http://{}", server.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = server.channel().await;
         let ok = ClassifierServiceClient::new(channel)
             .classify(request(article("fast", "", "aid convoys"), None))
             .await;
@@ -965,6 +957,15 @@ impl Binary {
             .parse()
             .expect("a socket address");
         Binary { child, addr, log }
+    }
+
+    /// A channel to the server.
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
     }
 
     fn signal(&self, name: &str) {
@@ -1169,11 +1170,7 @@ async fn hot_reload_under_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_escape_client_text() {
     let mut server = Binary::start_with_format("text", &[]);
-    let channel = Channel::from_shared(format!("http://{}", server.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = server.channel().await;
     let mut client = ClassifierServiceClient::new(channel);
     let status = client
         .classify(request(
@@ -1407,11 +1404,7 @@ async fn metrics_count_calls_labels_and_reloads() {
         "--metrics-listen",
         &metrics.to_string(),
     ]);
-    let channel = Channel::from_shared(format!("http://{}", server.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = server.channel().await;
     let mut client = ClassifierServiceClient::new(channel);
     client
         .classify(request(article("a", "", "an aid convoy"), None))
@@ -1684,11 +1677,7 @@ async fn sighup_reloads_the_rules() {
     let path = dir.path().join("rules.toml");
     std::fs::write(&path, versioned_rules("h1")).unwrap();
     let server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
-    let channel = Channel::from_shared(format!("http://{}", server.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = server.channel().await;
     let mut client = ClassifierServiceClient::new(channel);
     let version = |c: &mut ClassifierServiceClient<Channel>| {
         let mut c = c.clone();
