@@ -424,7 +424,7 @@ impl Engine {
             let rule = &inner.rules[r as usize];
             spans.clear();
             if state.eval(&rule.node, &mut spans) {
-                let mut occ = spans.clone();
+                let mut occ = std::mem::take(&mut spans);
                 occ.sort_unstable();
                 occ.dedup();
                 fired[rule.topic].push((r, occ));

@@ -121,11 +121,6 @@ impl Tokens {
     pub fn span(&self, i: usize) -> Range<usize> {
         self.records[i].span.clone()
     }
-
-    /// Iterates over the folded keys in order.
-    pub fn folded_keys(&self) -> impl Iterator<Item = &str> + '_ {
-        (0..self.len()).map(move |i| self.folded(i))
-    }
 }
 
 /// A piece of the view and the original bytes it came from.
