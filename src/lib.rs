@@ -14,6 +14,7 @@
 //! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
 //!   confidence, evidence. Knows nothing of gRPC.
 //! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
+//! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries).
 //! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
 //! - [`service`]: thin tonic handlers over the engine (validation, conversion).
 //! - [`error`]: the one table from service errors to gRPC status codes.
@@ -39,6 +40,7 @@ pub mod article;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod import;
 pub mod metrics;
 pub mod pb;
 pub mod reload;

@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::{self, BufRead, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -54,6 +54,28 @@ enum Command {
         /// Rule files (TOML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Convert a rule set written for another tool into a rubric rule file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// Formats `rubric import` reads.
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A PETRARCH2 issue-coding dictionary (Phoenix.IssueCoding.txt format).
+    ///
+    /// One topic per <ISSUE CATEGORY>, one rule per line; n:/v: inflections, + joins and ~
+    /// exclusions are translated (see the rubric::import::phoenix docs). The rule file goes to
+    /// --output or standard output; every line that could not be translated is reported on
+    /// standard error with its line number. Exit status: 0, or 2 when FILE cannot be read or the
+    /// result does not load.
+    Phoenix {
+        /// The dictionary file.
+        file: PathBuf,
+        /// Write the rule file here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -252,6 +274,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => classify(args),
         Command::Eval(args) => eval(args),
         Command::Check { files } => check(&files),
+        Command::Import(ImportCommand::Phoenix { file, output }) => import_phoenix(&file, output),
     };
     match result {
         Ok(code) => code,
@@ -896,6 +919,32 @@ fn write_report(
     }
     writeln!(out)?;
     Ok(())
+}
+
+fn import_phoenix(file: &Path, output: Option<PathBuf>) -> Result<ExitCode> {
+    let text = fs::read_to_string(file)
+        .with_context(|| format!("cannot read dictionary {}", file.display()))?;
+    let name = file.display().to_string();
+    let import = rubric::import::phoenix(&name, &text);
+    for note in &import.notes {
+        eprintln!("{name}:{}: {}", note.line, note.message);
+    }
+    // The result must load: a converter that writes an unloadable file is a bug worth stopping on.
+    let engine = Engine::from_toml("<imported>", &import.toml)
+        .map_err(|e| anyhow::anyhow!("the imported rule set does not load (a bug):\n{e}"))?;
+    match &output {
+        Some(path) => fs::write(path, &import.toml)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => io::stdout().write_all(import.toml.as_bytes())?,
+    }
+    eprintln!(
+        "{name}: {} in {}, {} not translated exactly (listed above), {}",
+        count(import.rules, "rule"),
+        count(import.topics, "topic"),
+        count(import.notes.len(), "line"),
+        count(engine.warnings().len(), "lint warning"),
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(files: &[PathBuf]) -> Result<ExitCode> {

@@ -552,3 +552,80 @@ fn serve_config_file_precedence_and_print_config() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key `max_batch_sise`"));
 }
+
+mod import_phoenix {
+    //! `rubric import phoenix` on the real PETRARCH2 dictionary
+    //! (`../shared/data/dictionaries/Phoenix.IssueCoding.txt`), issue #6.
+
+    use super::*;
+
+    const PATH: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/dictionaries/Phoenix.IssueCoding.txt"
+    );
+
+    #[test]
+    fn the_real_dictionary_imports_reports_what_it_changed_and_checks_clean() {
+        if !Path::new(PATH).exists() {
+            assert!(std::env::var_os("CI").is_none(), "{PATH} is required in CI");
+            eprintln!("notice: {PATH} not found; skipping (it is required when CI is set)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("phoenix.toml");
+        let o = rubric(
+            &["import", "phoenix", PATH, "-o", out.to_str().unwrap()],
+            None,
+        );
+        assert_success(&o);
+        let err = String::from_utf8_lossy(&o.stderr);
+        // Lines without a [CODE], category-wide exclusions and normalized repeats are reported with
+        // their line numbers.
+        assert!(
+            err.contains("Phoenix.IssueCoding.txt:142: `eec` has no [CODE]"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                ":154: exclusion `~experience unlimited` contains no phrase of EUROPEAN_UNION"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("category KIDNAP has no codable line"), "{err}");
+        let summary = err.lines().last().unwrap();
+        assert!(summary.ends_with("0 lint warnings"), "{summary}");
+        let toml = std::fs::read_to_string(&out).unwrap();
+        // n: plural, + joins, and an exclusion inside the category.
+        assert!(
+            toml.contains(
+                r#"query = "\"pre school\" OR \"preschool\" OR \"pre schools\" OR \"preschools\""#
+            ),
+            "{toml:.2000}"
+        );
+        assert!(toml.contains(
+            r#"query = "(\"head start\") AND NOT (\"a head start\" OR \"get head start\")""#
+        ));
+        let o = rubric(&["check", out.to_str().unwrap()], None);
+        assert_success(&o);
+        assert!(
+            stdout(&o).contains(" 0 errors, 0 warnings"),
+            "{}",
+            stdout(&o)
+        );
+        // The imported rules classify: a text about refugees gets the REFUGEES topic.
+        let o = rubric(
+            &["classify", "--rules", out.to_str().unwrap(), "-"],
+            Some("Thousands of displaced people and asylum-seekers reached the border."),
+        );
+        assert_success(&o);
+        let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        let labelled: Vec<&str> = v["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["label"] == true)
+            .map(|t| t["topic"].as_str().unwrap())
+            .collect();
+        assert_eq!(labelled, ["refugees"], "{v}");
+    }
+}

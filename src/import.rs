@@ -1,0 +1,549 @@
+//! Importers that turn rule sets written for other tools into rubric rule files.
+//!
+//! One format so far: the issue-coding dictionaries of the PETRARCH2 political event coder
+//! (`Phoenix.IssueCoding.txt`, openeventdata/petrarch2), see [`phoenix`].
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use crate::text::{tokenize, NormalizeOptions};
+
+/// Something the importer could not translate exactly, or chose to drop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportNote {
+    /// 1-based line of the source file.
+    pub line: usize,
+    /// What happened, in a sentence.
+    pub message: String,
+}
+
+/// The result of an import: a rule file and what could not be translated.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// The rule file (TOML), loadable with [`crate::Engine::from_toml`].
+    pub toml: String,
+    /// Number of topics written.
+    pub topics: usize,
+    /// Number of rules written.
+    pub rules: usize,
+    /// Lines that were dropped or changed, in line order.
+    pub notes: Vec<ImportNote>,
+}
+
+/// One `<ISSUE>` block.
+struct Category {
+    name: String,
+    kind: String,
+    line: usize,
+    phrases: Vec<Phrase>,
+    exclusions: Vec<Phrase>,
+}
+
+/// One dictionary line and the word sequences it stands for.
+struct Phrase {
+    line: usize,
+    code: String,
+    source: String,
+    /// Expanded forms: lowercase words separated by one space.
+    forms: Vec<String>,
+    /// The folded words of each form, as rubric's tokenizer sees them (`e.u.` and `eu` alike).
+    keys: Vec<Vec<String>>,
+}
+
+impl Phrase {
+    fn new(line: usize, code: &str, source: &str, forms: Vec<String>) -> Phrase {
+        let mut keys: Vec<Vec<String>> = Vec::with_capacity(forms.len());
+        let mut kept = Vec::with_capacity(forms.len());
+        for form in forms {
+            let tokens = tokenize(&form, NormalizeOptions::default());
+            let key: Vec<String> = (0..tokens.len())
+                .map(|i| tokens.folded(i).to_owned())
+                .collect();
+            if !key.is_empty() && !keys.contains(&key) {
+                keys.push(key);
+                kept.push(form);
+            }
+        }
+        Phrase {
+            line,
+            code: code.to_owned(),
+            source: source.to_owned(),
+            forms: kept,
+            keys,
+        }
+    }
+}
+
+/// Converts a PETRARCH2 issue dictionary (the `Phoenix.IssueCoding.txt` format) into a rubric
+/// rule file.
+///
+/// The format, from the dictionary's documentation and `PETRreader.read_issue_list` of
+/// openeventdata/petrarch2:
+/// - `<ISSUE CATEGORY="NAME" TYPE="...">` ... `</ISSUE>` blocks become one topic each (id: the
+///   category in lowercase with `-` turned into `_`; threshold 1);
+/// - a line `phrase [CODE]` becomes one rule of weight 1 whose query is an OR of quoted phrases,
+///   one per generated form; the id is `topic.code.l<LINE>`;
+/// - `n:word` adds the plural PETRARCH generates (`y` → `ies`, otherwise `+s`); `v:word` adds
+///   the regular verb forms (`+s`; `+d` and `e` → `ing` after a final `e`, else `+ed`, `+ing`);
+/// - `+` joins words that may be written with a space, a hyphen or nothing (rubric tokenizes a
+///   hyphen like a space, so two forms: `a b` and `ab`); `_` inside a phrase is read as a space;
+/// - `~phrase` (and `~~phrase`) lines are exclusions: every rule of the same category with a form
+///   inside the excluded phrase gets `AND NOT` the excluded phrase (`~a head start` keeps
+///   `head start` out); an exclusion that contains no phrase of its category (the acronym
+///   expansions under EUROPEAN_UNION, `~blood n:donor` under FOREIGN_AID) goes to every rule of
+///   the category, and is reported. rubric's `NOT` holds for the whole article, so an article
+///   with both `a head start` and another `head start` is not labelled by that rule, where an
+///   exclusion meant for the one occurrence would still label it; PETRARCH2 itself only partly
+///   implements exclusions;
+/// - `#` starts a comment; matching is case-insensitive and on whole words, as in PETRARCH.
+///
+/// Lines that cannot be translated exactly are reported in [`Import::notes`]: lines without a
+/// `[CODE]` (left out; PETRARCH skips them too), category-wide exclusions, lines that repeat an
+/// earlier line of the category once normalized (`south+to+south` and `south-to-south`; left
+/// out), and categories left without rules (left out). Characters that are not part of a phrase
+/// (`†`, a damaged space in the source) are read as spaces and reported.
+pub fn phoenix(source_name: &str, text: &str) -> Import {
+    let mut notes = Vec::new();
+    let mut categories: Vec<Category> = Vec::new();
+    let mut open: Option<Category> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let content = raw.split('#').next().unwrap_or_default().trim();
+        if content.is_empty() {
+            continue;
+        }
+        if let Some(rest) = content.strip_prefix("<ISSUE") {
+            if let Some(previous) = open.take() {
+                notes.push(note(
+                    line,
+                    format!("category {} has no </ISSUE>; closed here", previous.name),
+                ));
+                categories.push(previous);
+            }
+            let name = attribute(rest, "CATEGORY");
+            if name.is_empty() {
+                notes.push(note(line, "<ISSUE> without CATEGORY; block skipped".into()));
+            }
+            open = Some(Category {
+                name,
+                kind: attribute(rest, "TYPE"),
+                line,
+                phrases: Vec::new(),
+                exclusions: Vec::new(),
+            });
+            continue;
+        }
+        if content.starts_with("</ISSUE") {
+            match open.take() {
+                Some(category) => categories.push(category),
+                None => notes.push(note(line, "</ISSUE> without an open block".into())),
+            }
+            continue;
+        }
+        let Some(category) = open.as_mut() else {
+            notes.push(note(
+                line,
+                format!("`{content}` is outside any <ISSUE> block; skipped"),
+            ));
+            continue;
+        };
+        if let Some(excluded) = content.strip_prefix('~') {
+            let excluded = excluded.trim_start_matches('~').trim();
+            let phrase = Phrase::new(line, "", content, expand(excluded, line, &mut notes));
+            if phrase.forms.is_empty() {
+                notes.push(note(
+                    line,
+                    format!("exclusion `{content}` has no words; skipped"),
+                ));
+            } else {
+                category.exclusions.push(phrase);
+            }
+            continue;
+        }
+        let Some(open_bracket) = content.find('[') else {
+            notes.push(note(
+                line,
+                format!("`{content}` has no [CODE]; skipped (PETRARCH2 skips such lines too)"),
+            ));
+            continue;
+        };
+        let code = content[open_bracket + 1..]
+            .split(']')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let phrase = content[..open_bracket].trim();
+        if code.is_empty() || phrase.is_empty() {
+            notes.push(note(
+                line,
+                format!("`{content}` has an empty phrase or code; skipped"),
+            ));
+            continue;
+        }
+        let phrase = Phrase::new(line, code, content, expand(phrase, line, &mut notes));
+        if phrase.forms.is_empty() {
+            notes.push(note(line, format!("`{content}` has no words; skipped")));
+            continue;
+        }
+        category.phrases.push(phrase);
+    }
+    if let Some(category) = open.take() {
+        notes.push(note(
+            category.line,
+            format!(
+                "category {} has no </ISSUE>; closed at the end",
+                category.name
+            ),
+        ));
+        categories.push(category);
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Imported by `rubric import phoenix` from {source_name}.\n\
+         # One topic per <ISSUE> category, one rule per dictionary line; see `rubric import --help`."
+    );
+    out.push_str("\n[rule_set]\nname = \"phoenix-issues\"\nversion = \"imported\"\n");
+    let _ = writeln!(
+        out,
+        "description = {}",
+        quote(&format!(
+            "PETRARCH2 issue coding dictionary ({source_name}), imported"
+        ))
+    );
+    let mut topic_ids = BTreeSet::new();
+    let (mut topics, mut rules) = (0, 0);
+    let mut body = String::new();
+    for category in &categories {
+        if category.name.is_empty() {
+            continue;
+        }
+        let topic = topic_id(&category.name);
+        if !topic_ids.insert(topic.clone()) {
+            notes.push(note(
+                category.line,
+                format!(
+                    "category {} repeats an earlier topic id `{topic}`; block skipped",
+                    category.name
+                ),
+            ));
+            continue;
+        }
+        let mut written = 0;
+        let mut seen: BTreeSet<Vec<Vec<String>>> = BTreeSet::new();
+        // Exclusions that cover no phrase of the category hold for the whole category (the
+        // acronym expansions under EUROPEAN_UNION, `blood donor` under FOREIGN_AID).
+        let (specific, general): (Vec<&Phrase>, Vec<&Phrase>) =
+            category.exclusions.iter().partition(|e| {
+                category.phrases.iter().any(|p| {
+                    e.keys
+                        .iter()
+                        .any(|ek| p.keys.iter().any(|pk| contains_words(ek, pk)))
+                })
+            });
+        for exclusion in &general {
+            notes.push(note(
+                exclusion.line,
+                format!(
+                    "exclusion `{}` contains no phrase of {}; it excludes every rule of the category",
+                    exclusion.source, category.name
+                ),
+            ));
+        }
+        for phrase in &category.phrases {
+            let mut key = phrase.keys.clone();
+            key.sort();
+            if !seen.insert(key) {
+                notes.push(note(
+                    phrase.line,
+                    format!(
+                        "`{}` repeats an earlier line of {}; skipped",
+                        phrase.source, category.name
+                    ),
+                ));
+                continue;
+            }
+            let mut not = Vec::new();
+            for exclusion in &specific {
+                let covers = exclusion
+                    .keys
+                    .iter()
+                    .any(|e| phrase.keys.iter().any(|f| contains_words(e, f)));
+                if covers {
+                    not.extend(exclusion.forms.iter().cloned());
+                }
+            }
+            for exclusion in &general {
+                not.extend(exclusion.forms.iter().cloned());
+            }
+            let mut query = or_of(&phrase.forms);
+            if !not.is_empty() {
+                query = format!("({query}) AND NOT ({})", or_of(&not));
+            }
+            let _ = write!(
+                body,
+                "\n[[rules]]\nid = {}\ntopic = {}\nquery = {}\ndescription = {}\n",
+                quote(&format!(
+                    "{topic}.{}.l{}",
+                    phrase.code.to_lowercase(),
+                    phrase.line
+                )),
+                quote(&topic),
+                quote(&query),
+                quote(&format!("line {}: {}", phrase.line, phrase.source)),
+            );
+            written += 1;
+        }
+        if written == 0 {
+            notes.push(note(
+                category.line,
+                format!(
+                    "category {} has no codable line; no topic written",
+                    category.name
+                ),
+            ));
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n[[topics]]\nid = {}\nname = {}\ndescription = {}\nthreshold = 1.0\n",
+            quote(&topic),
+            quote(&category.name),
+            quote(&format!(
+                "PETRARCH2 issue category {} (TYPE={}), from line {}",
+                category.name, category.kind, category.line
+            )),
+        );
+        topics += 1;
+        rules += written;
+    }
+    // Rules after all topics, for a file that reads like a hand-written one.
+    let mut toml = out;
+    toml.push_str(&body);
+    notes.sort_by_key(|n| n.line);
+    Import {
+        toml,
+        topics,
+        rules,
+        notes,
+    }
+}
+
+fn note(line: usize, message: String) -> ImportNote {
+    ImportNote { line, message }
+}
+
+/// The value of `NAME="value"` in an `<ISSUE ...>` tag, or empty.
+fn attribute(tag: &str, name: &str) -> String {
+    let key = format!("{name}=\"");
+    tag.find(&key)
+        .and_then(|at| {
+            let rest = &tag[at + key.len()..];
+            rest.find('"').map(|end| rest[..end].trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn topic_id(category: &str) -> String {
+    category
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' => c.to_ascii_lowercase(),
+            'a'..='z' | '0'..='9' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+/// Every form a dictionary phrase stands for, lowercase, words separated by one space.
+fn expand(phrase: &str, line: usize, notes: &mut Vec<ImportNote>) -> Vec<String> {
+    let mut cleaned = String::with_capacity(phrase.len());
+    for c in phrase.chars() {
+        if c == '_' || c.is_whitespace() {
+            cleaned.push(' ');
+        } else if c.is_alphanumeric() || "+:'.-/,&".contains(c) {
+            cleaned.push(c);
+        } else {
+            notes.push(note(
+                line,
+                format!("`{c}` (U+{:04X}) in `{phrase}` read as a space", c as u32),
+            ));
+            cleaned.push(' ');
+        }
+    }
+    let mut forms = vec![String::new()];
+    for word in cleaned.split_whitespace() {
+        let variants = word_forms(&word.to_lowercase());
+        let mut next = Vec::with_capacity(forms.len() * variants.len());
+        for form in &forms {
+            for variant in &variants {
+                next.push(if form.is_empty() {
+                    variant.clone()
+                } else {
+                    format!("{form} {variant}")
+                });
+            }
+        }
+        forms = next;
+    }
+    forms.retain(|f| f.chars().any(char::is_alphanumeric));
+    let mut unique = BTreeSet::new();
+    forms.retain(|f| unique.insert(f.clone()));
+    forms
+}
+
+/// The forms of one dictionary word: `+` parts joined by a space or nothing, `n:`/`v:` parts
+/// inflected.
+fn word_forms(word: &str) -> Vec<String> {
+    let mut forms = vec![String::new()];
+    for (k, part) in word.split('+').enumerate() {
+        let inflected = inflect(part);
+        let mut next = Vec::new();
+        for form in &forms {
+            for variant in &inflected {
+                if k == 0 {
+                    next.push(variant.clone());
+                } else {
+                    next.push(format!("{form} {variant}"));
+                    next.push(format!("{form}{variant}"));
+                }
+            }
+        }
+        forms = next;
+    }
+    forms
+}
+
+/// PETRARCH2's regular inflections of one part (`n:` nouns, `v:` verbs).
+fn inflect(part: &str) -> Vec<String> {
+    if let Some(noun) = part.strip_prefix("n:") {
+        let plural = match noun.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{noun}s"),
+        };
+        vec![noun.to_owned(), plural]
+    } else if let Some(verb) = part.strip_prefix("v:") {
+        let mut forms = vec![verb.to_owned(), format!("{verb}s")];
+        match verb.strip_suffix('e') {
+            Some(stem) => {
+                forms.push(format!("{verb}d"));
+                forms.push(format!("{stem}ing"));
+            }
+            None => {
+                forms.push(format!("{verb}ed"));
+                forms.push(format!("{verb}ing"));
+            }
+        }
+        forms
+    } else {
+        vec![part.to_owned()]
+    }
+}
+
+/// `true` if the words of `inner` occur consecutively in `outer`.
+fn contains_words(outer: &[String], inner: &[String]) -> bool {
+    outer.windows(inner.len()).any(|w| w == inner)
+}
+
+fn or_of(forms: &[String]) -> String {
+    forms
+        .iter()
+        .map(|f| format!("\"{f}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// A TOML basic string.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflections_follow_petrarch() {
+        assert_eq!(inflect("n:university"), ["university", "universities"]);
+        assert_eq!(inflect("n:teacher"), ["teacher", "teachers"]);
+        assert_eq!(
+            inflect("v:retaliate"),
+            ["retaliate", "retaliates", "retaliated", "retaliating"]
+        );
+        assert_eq!(inflect("v:farm"), ["farm", "farms", "farmed", "farming"]);
+        assert_eq!(inflect("peace"), ["peace"]);
+    }
+
+    #[test]
+    fn plus_joins_with_space_or_nothing_and_inflects_parts() {
+        let mut notes = Vec::new();
+        assert_eq!(
+            expand("pre+n:school", 1, &mut notes),
+            ["pre school", "preschool", "pre schools", "preschools"]
+        );
+        assert_eq!(
+            expand("early+childhood education", 1, &mut notes),
+            ["early childhood education", "earlychildhood education"]
+        );
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn damaged_characters_become_spaces_and_are_reported() {
+        let mut notes = Vec::new();
+        assert_eq!(
+            expand("rhinovirus\u{2020}infection", 7, &mut notes),
+            ["rhinovirus infection"]
+        );
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].line, 7);
+        assert!(notes[0].message.contains("U+2020"), "{}", notes[0].message);
+    }
+
+    #[test]
+    fn exclusions_attach_to_the_phrases_they_contain() {
+        let text = "<ISSUE CATEGORY=\"EDUCATION\" TYPE=\"ALL\">\n\
+                    head start [EARLY]\n\
+                    literacy [LITERACY]\n\
+                    ~a head start\n\
+                    ~financial literacy\n\
+                    ~n:donor\n\
+                    v:kidnap\n\
+                    e.u. [EU]\n\
+                    eu [EU]\n\
+                    </ISSUE>\n";
+        let import = phoenix("test.txt", text);
+        assert_eq!((import.topics, import.rules), (1, 3), "{}", import.toml);
+        let queries: Vec<&str> = import
+            .toml
+            .lines()
+            .filter_map(|l| l.strip_prefix("query = "))
+            .collect();
+        assert_eq!(
+            queries,
+            [
+                r#""(\"head start\") AND NOT (\"a head start\" OR \"donor\" OR \"donors\")""#,
+                r#""(\"literacy\") AND NOT (\"financial literacy\" OR \"donor\" OR \"donors\")""#,
+                r#""(\"e.u.\") AND NOT (\"donor\" OR \"donors\")""#,
+            ]
+        );
+        // Line 6 is category-wide, 7 has no code, 9 repeats line 8 once normalized.
+        let lines: Vec<usize> = import.notes.iter().map(|n| n.line).collect();
+        assert_eq!(lines, [6, 7, 9], "{:?}", import.notes);
+        crate::Engine::from_toml("imported", &import.toml).expect("the import loads");
+    }
+}
