@@ -88,6 +88,14 @@ impl Node {
     }
 }
 
+/// Bytes of a prefix that the prefix head index looks at (MIN_PREFIX_CHARS characters are at
+/// least this many bytes).
+const PREFIX_HEAD_BYTES: usize = MIN_PREFIX_CHARS;
+
+fn head_key(head: &[u8]) -> u32 {
+    u32::from_le_bytes([head[0], head[1], head[2], 0])
+}
+
 /// A sequence of atoms that must match consecutive words.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledLiteral {
@@ -102,6 +110,10 @@ pub(crate) struct Dictionary {
     pub prefix: FxHashMap<Box<str>, AtomId>,
     /// Shortest and longest prefix, in bytes, to bound the lookups per word.
     pub prefix_bytes: (usize, usize),
+    /// For the first [`PREFIX_HEAD_BYTES`] bytes of the prefixes: the byte lengths of the
+    /// prefixes that start with them, as bits (bit `k` for length `k`, longer ones in bit 63).
+    /// A word looks up only those lengths, and most words none.
+    prefix_heads: FxHashMap<u32, u64>,
     /// For each atom, the literals that start with it.
     pub starts: Vec<Vec<LitId>>,
     pub literals: Vec<CompiledLiteral>,
@@ -137,6 +149,15 @@ impl Dictionary {
         id
     }
 
+    /// The byte lengths of the prefixes that may start `folded`, as bits (see `prefix_heads`);
+    /// 0 when none can.
+    pub fn prefix_lengths(&self, folded: &str) -> u64 {
+        match folded.as_bytes().get(..PREFIX_HEAD_BYTES) {
+            Some(head) => self.prefix_heads.get(&head_key(head)).copied().unwrap_or(0),
+            None => 0,
+        }
+    }
+
     fn literal(&mut self, atoms: Vec<AtomId>) -> LitId {
         let atoms = atoms.into_boxed_slice();
         if let Some(&id) = self.literal_ids.get(&atoms) {
@@ -149,9 +170,16 @@ impl Dictionary {
         id
     }
 
-    /// Drops build-time indexes.
+    /// Drops build-time indexes and builds the prefix head index.
     pub fn finish(&mut self) {
         self.literal_ids = FxHashMap::default();
+        let mut heads: FxHashMap<u32, u64> = FxHashMap::default();
+        for p in self.prefix.keys() {
+            // A prefix has at least MIN_PREFIX_CHARS characters, so at least that many bytes.
+            let head = head_key(&p.as_bytes()[..PREFIX_HEAD_BYTES]);
+            *heads.entry(head).or_default() |= 1 << p.len().min(63);
+        }
+        self.prefix_heads = heads;
     }
 }
 

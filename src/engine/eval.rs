@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::article::{Article, Field};
-use crate::text::{tokenize, NormalizeOptions, Tokens};
+use crate::text::{NormalizeOptions, Tokens};
 
 use super::compile::{AtomId, Dictionary, FieldMask, LitId, Node, MAX_PHRASE_WORDS};
 
@@ -16,6 +16,7 @@ pub(crate) struct Occ {
 }
 
 /// One field's words and, for each word, the atoms it matches (CSR layout).
+#[derive(Default)]
 pub(crate) struct FieldMatches {
     pub tokens: Tokens,
     atoms: Vec<AtomId>,
@@ -29,6 +30,10 @@ impl FieldMatches {
 }
 
 /// Everything known about one article after presearch.
+///
+/// Its buffers can be reused for the next article ([`MatchState::fill`]), so classifying does not
+/// allocate them again.
+#[derive(Default)]
 pub(crate) struct MatchState {
     pub fields: [FieldMatches; 2],
     /// Literal occurrences sorted by (literal, field, start).
@@ -38,8 +43,34 @@ pub(crate) struct MatchState {
 impl MatchState {
     /// Tokenizes the article and finds every literal occurrence.
     pub fn new(article: &Article<'_>, dictionary: &Dictionary, options: NormalizeOptions) -> Self {
-        let fields = Field::ALL.map(|f| scan(article.field(f), dictionary, options));
-        let mut occurrences = Vec::new();
+        let mut state = MatchState::default();
+        state.fill(article, dictionary, options);
+        state
+    }
+
+    /// Words in both fields: what the buffers hold.
+    pub fn word_count(&self) -> usize {
+        self.fields.iter().map(|f| f.tokens.len()).sum()
+    }
+
+    /// Like [`MatchState::new`], reusing this state's buffers.
+    pub fn fill(
+        &mut self,
+        article: &Article<'_>,
+        dictionary: &Dictionary,
+        options: NormalizeOptions,
+    ) {
+        for field in Field::ALL {
+            scan(
+                article.field(field),
+                dictionary,
+                options,
+                &mut self.fields[field.index()],
+            );
+        }
+        let fields = &self.fields;
+        let occurrences = &mut self.occurrences;
+        occurrences.clear();
         for field in Field::ALL {
             let fm = &fields[field.index()];
             for i in 0..fm.tokens.len() {
@@ -64,10 +95,6 @@ impl MatchState {
             }
         }
         occurrences.sort_unstable();
-        MatchState {
-            fields,
-            occurrences,
-        }
     }
 
     /// The literals that occur, each once, ascending.
@@ -211,11 +238,15 @@ impl MatchState {
     }
 }
 
-/// Tokenizes one field and looks every word up in the dictionary.
-fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions) -> FieldMatches {
-    let tokens = tokenize(text, options);
-    let mut atoms = Vec::new();
-    let mut offsets = Vec::with_capacity(tokens.len() + 1);
+/// Tokenizes one field and looks every word up in the dictionary, into `out`'s buffers.
+fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions, out: &mut FieldMatches) {
+    out.tokens.fill(text, options);
+    let tokens = &out.tokens;
+    let atoms = &mut out.atoms;
+    let offsets = &mut out.offsets;
+    atoms.clear();
+    offsets.clear();
+    offsets.reserve(tokens.len() + 1);
     offsets.push(0);
     let (min_prefix, max_prefix) = dictionary.prefix_bytes;
     for i in 0..tokens.len() {
@@ -228,29 +259,25 @@ fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions) -> Field
                 atoms.push(a);
             }
         }
-        if !dictionary.prefix.is_empty() && folded.len() >= min_prefix {
-            for (b, _) in folded.char_indices().skip(1) {
+        let lengths = if !dictionary.prefix.is_empty() && folded.len() >= min_prefix {
+            dictionary.prefix_lengths(folded)
+        } else {
+            0
+        };
+        if lengths != 0 {
+            // Only the lengths some prefix with this word's first bytes has (bit 63: 63 or more).
+            for (b, _) in folded.char_indices().skip(1).chain([(folded.len(), ' ')]) {
                 if b > max_prefix {
                     break;
                 }
-                if b >= min_prefix {
+                if b >= min_prefix && lengths & (1 << b.min(63)) != 0 {
                     if let Some(&a) = dictionary.prefix.get(&folded[..b]) {
                         atoms.push(a);
                     }
                 }
             }
-            if folded.len() <= max_prefix {
-                if let Some(&a) = dictionary.prefix.get(folded) {
-                    atoms.push(a);
-                }
-            }
         }
         offsets.push(atoms.len() as u32);
-    }
-    FieldMatches {
-        tokens,
-        atoms,
-        offsets,
     }
 }
 
@@ -263,6 +290,33 @@ pub(crate) fn resolve_overlaps(items: &[(usize, Occ)]) -> Vec<bool> {
         let o = items[i].1;
         (std::cmp::Reverse(o.end - o.start), o.field, o.start, i)
     });
+    if items.len() <= 32 {
+        // Few matches (the usual case): a linear scan over the kept ones beats building maps.
+        keep_linear(items, order)
+    } else {
+        keep_ordered(items, order)
+    }
+}
+
+/// [`resolve_overlaps`] for few items: each is tested against every kept one.
+fn keep_linear(items: &[(usize, Occ)], order: Vec<usize>) -> Vec<bool> {
+    let mut kept = vec![false; items.len()];
+    let mut taken: Vec<Occ> = Vec::with_capacity(items.len());
+    for i in order {
+        let o = items[i].1;
+        let overlaps = taken
+            .iter()
+            .any(|t| t.field == o.field && t.start < o.end && o.start < t.end);
+        if !overlaps {
+            taken.push(o);
+            kept[i] = true;
+        }
+    }
+    kept
+}
+
+/// [`resolve_overlaps`] for many items: the kept ones in an ordered map per field.
+fn keep_ordered(items: &[(usize, Occ)], order: Vec<usize>) -> Vec<bool> {
     let mut kept = vec![false; items.len()];
     let mut taken: [BTreeMap<u32, u32>; 2] = [BTreeMap::new(), BTreeMap::new()];
     for i in order {
@@ -278,4 +332,36 @@ pub(crate) fn resolve_overlaps(items: &[(usize, Occ)]) -> Vec<bool> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The linear path for few matches keeps exactly what the ordered-map path keeps.
+        #[test]
+        fn both_overlap_resolutions_agree(
+            raw in proptest::collection::vec((0usize..4, any::<bool>(), 0u32..40, 1u32..6), 0..80)
+        ) {
+            let items: Vec<(usize, Occ)> = raw
+                .iter()
+                .map(|&(owner, title, start, len)| {
+                    let field = if title { Field::Title } else { Field::Body };
+                    (owner, Occ { field, start, end: start + len })
+                })
+                .collect();
+            let order = |items: &[(usize, Occ)]| {
+                let mut order: Vec<usize> = (0..items.len()).collect();
+                order.sort_by_key(|&i| {
+                    let o = items[i].1;
+                    (std::cmp::Reverse(o.end - o.start), o.field, o.start, i)
+                });
+                order
+            };
+            prop_assert_eq!(keep_linear(&items, order(&items)), keep_ordered(&items, order(&items)));
+        }
+    }
 }

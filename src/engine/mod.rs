@@ -407,7 +407,26 @@ impl Engine {
             }
         }
 
-        let state = MatchState::new(article, &inner.dictionary, inner.options);
+        // The match buffers of this thread's previous article, refilled (no allocation once they
+        // are large enough); put back below unless they grew past MAX_KEPT_WORDS.
+        let mut state = SCRATCH.take().unwrap_or_default();
+        state.fill(article, &inner.dictionary, inner.options);
+        let result = self.score(&state, article, options, &wanted);
+        if state.word_count() <= MAX_KEPT_WORDS {
+            SCRATCH.set(Some(state));
+        }
+        Ok(result)
+    }
+
+    /// Evaluates the candidate rules of a matched article and builds its classification.
+    fn score(
+        &self,
+        state: &MatchState,
+        article: &Article<'_>,
+        options: &ClassifyOptions,
+        wanted: &[bool],
+    ) -> Classification {
+        let inner = &*self.inner;
         let mut candidates: Vec<u32> = state
             .literals()
             .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
@@ -440,6 +459,20 @@ impl Engine {
             // order), so the result does not depend on the order of the file; negative rules are
             // penalties and always count with all their matches.
             let rules_of_topic = &mut fired[t];
+            if rules_of_topic.is_empty() {
+                // Nothing fired: score 0, no evidence (the common case with many topics).
+                if options.min_score.is_some_and(|min| 0.0 < min) {
+                    continue;
+                }
+                topics.push(TopicScore {
+                    topic: topic.id.clone(),
+                    score: 0.0,
+                    confidence: 0.0,
+                    label: 0.0 >= topic.threshold,
+                    evidence: Vec::new(),
+                });
+                continue;
+            }
             rules_of_topic.sort_by(|(a, _), (b, _)| {
                 let (wa, wb) = (
                     inner.rules[*a as usize].weight,
@@ -482,7 +515,7 @@ impl Engine {
                     evidence.push(RuleEvidence {
                         rule_id: rule.id.clone(),
                         weight: rule.weight,
-                        spans: own.iter().map(|o| span(&state, article, o)).collect(),
+                        spans: own.iter().map(|o| span(state, article, o)).collect(),
                     });
                 }
             }
@@ -505,13 +538,21 @@ impl Engine {
         if options.offset_encoding != OffsetEncoding::Utf8 {
             convert_spans(&mut topics, article, options.offset_encoding);
         }
-        Ok(Classification {
+        Classification {
             article_id: article.id.to_owned(),
             topics,
             rule_set_version: inner.info.version.clone(),
-        })
+        }
     }
 }
+
+thread_local! {
+    /// Match buffers reused from one `classify` call to the next on the same thread.
+    static SCRATCH: std::cell::Cell<Option<Box<MatchState>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Articles with more words than this do not leave their (large) buffers behind in [`SCRATCH`].
+const MAX_KEPT_WORDS: usize = 1 << 16;
 
 /// `score / (score + threshold)` for a positive score, else 0: monotone, in `[0, 1)`, 0.5 at the
 /// threshold.

@@ -83,6 +83,8 @@ struct TokenRecord {
 pub struct Tokens {
     keys: String,
     records: Vec<TokenRecord>,
+    /// Buffers reused by [`Tokens::fill`]: the exact key being built, the parts of a word.
+    scratch: (String, Vec<Range<usize>>),
 }
 
 impl Tokens {
@@ -135,15 +137,23 @@ struct Segment {
 }
 
 /// The normalized view of a text with its map back to the original.
-struct View {
-    text: String,
+struct View<'a> {
+    /// The view: the original itself when it is all ASCII (already in every normal form).
+    text: std::borrow::Cow<'a, str>,
+    /// The map; empty when the view is the original.
     segments: Vec<Segment>,
 }
 
-impl View {
-    fn build(original: &str, options: NormalizeOptions) -> View {
+impl<'a> View<'a> {
+    fn build(original: &'a str, options: NormalizeOptions) -> View<'a> {
+        if original.is_ascii() {
+            return View {
+                text: std::borrow::Cow::Borrowed(original),
+                segments: Vec::new(),
+            };
+        }
         let mut view = View {
-            text: String::with_capacity(original.len()),
+            text: std::borrow::Cow::Owned(String::with_capacity(original.len())),
             segments: Vec::new(),
         };
         let bytes = original.as_bytes();
@@ -182,7 +192,7 @@ impl View {
                         orig_len: cluster.len() as u32,
                         identity: false,
                     });
-                    view.text.push_str(&scratch);
+                    view.text.to_mut().push_str(&scratch);
                 }
             }
             i = k;
@@ -210,7 +220,7 @@ impl View {
                 identity: true,
             }),
         }
-        self.text.push_str(&original[range]);
+        self.text.to_mut().push_str(&original[range]);
     }
 
     fn segment_at(&self, view_offset: usize) -> &Segment {
@@ -222,6 +232,9 @@ impl View {
 
     /// Maps a view range `[start, end)` to the original.
     fn original_range(&self, range: Range<usize>) -> Range<usize> {
+        if matches!(self.text, std::borrow::Cow::Borrowed(_)) {
+            return range;
+        }
         let first = self.segment_at(range.start);
         let start = if first.identity {
             first.orig_start as usize + (range.start - first.view_start as usize)
@@ -276,24 +289,45 @@ fn normalize_cluster(cluster: &str, options: NormalizeOptions, out: &mut String)
 /// Splits `text` into words with their keys and original spans. See the module doc for the
 /// pipeline. Never panics; an empty or word-less text gives empty [`Tokens`].
 pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
+    let mut tokens = Tokens::default();
+    tokens.fill(text, options);
+    tokens
+}
+
+impl Tokens {
+    /// Replaces the contents with the words of `text`, like [`tokenize`], reusing the buffers.
+    pub(crate) fn fill(&mut self, text: &str, options: NormalizeOptions) {
+        let (mut exact, mut parts) = std::mem::take(&mut self.scratch);
+        self.keys.clear();
+        self.records.clear();
+        fill_tokens(text, options, self, &mut exact, &mut parts);
+        self.scratch = (exact, parts);
+    }
+}
+
+fn fill_tokens(
+    text: &str,
+    options: NormalizeOptions,
+    tokens: &mut Tokens,
+    exact: &mut String,
+    parts: &mut Vec<Range<usize>>,
+) {
     let view = View::build(text, options);
-    let v = view.text.as_str();
-    let mut tokens = Tokens {
-        keys: String::with_capacity(v.len() * 2),
-        records: Vec::with_capacity(v.len() / 5 + 1),
-    };
-    let mut exact = String::new();
+    let v: &str = &view.text;
+    tokens.keys.reserve(v.len() * 2);
+    tokens.records.reserve(v.len() / 5 + 1);
     // View end of the previous word, to attach a possessive `'s` after an abbreviation.
     let mut previous_end = usize::MAX;
-    for (offset, segment) in v.split_word_bound_indices() {
-        if !segment.chars().any(char::is_alphanumeric) {
+    for (offset, segment) in WordSegments::new(v) {
+        if !has_alphanumeric(segment) {
             continue;
         }
-        for part in split_word(segment) {
+        split_word(segment, parts);
+        for part in parts.iter().cloned() {
             let start = offset + part.start;
             let mut end = offset + part.end;
             let word = &v[start..end];
-            if !word.chars().any(char::is_alphanumeric) {
+            if !has_alphanumeric(word) {
                 continue;
             }
             if word.eq_ignore_ascii_case("s") && previous_end != usize::MAX {
@@ -305,7 +339,7 @@ pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
                     }
                 }
             }
-            exact_key(word, &mut exact);
+            exact_key(word, exact);
             if exact.is_empty() {
                 continue;
             }
@@ -317,9 +351,9 @@ pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
                 end += 1;
             }
             let exact_start = tokens.keys.len() as u32;
-            tokens.keys.push_str(&exact);
+            tokens.keys.push_str(exact);
             let exact_end = tokens.keys.len() as u32;
-            fold_key(&exact, options, &mut tokens.keys);
+            fold_key(exact, options, &mut tokens.keys);
             let fold_end = tokens.keys.len() as u32;
             tokens.records.push(TokenRecord {
                 fold: exact_end..fold_end,
@@ -329,14 +363,191 @@ pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
             previous_end = end;
         }
     }
-    tokens
+}
+
+/// `true` for the ASCII characters that always have a UAX #29 word boundary before them (unless
+/// they follow one of their own kind): space, tab, line feed, carriage return, vertical tab, form
+/// feed. Nothing attaches to the character before them (they are not Extend, Format or ZWJ).
+fn is_ascii_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
+}
+
+/// The UAX #29 word classes of ASCII characters that matter to rules WB5..WB13b.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AsciiClass {
+    /// ALetter: `A-Z`, `a-z`.
+    Letter,
+    /// Numeric: `0-9`.
+    Numeric,
+    /// ExtendNumLet: `_`.
+    ExtendNumLet,
+    /// MidLetter `:` (between letters only).
+    MidLetter,
+    /// MidNumLet `.` and Single_Quote `'` (between letters or between digits).
+    MidNumLet,
+    /// MidNum `,` `;` (between digits only).
+    MidNum,
+    /// Anything else: always a boundary.
+    Other,
+}
+
+fn ascii_class(b: u8) -> AsciiClass {
+    ASCII_CLASSES[b as usize]
+}
+
+/// [`ascii_class`] as a table (bytes 128..=255 are Other: they never occur in an ASCII piece).
+static ASCII_CLASSES: [AsciiClass; 256] = {
+    let mut table = [AsciiClass::Other; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = ascii_class_of(b as u8);
+        b += 1;
+    }
+    table
+};
+
+const fn ascii_class_of(b: u8) -> AsciiClass {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => AsciiClass::Letter,
+        b'0'..=b'9' => AsciiClass::Numeric,
+        b'_' => AsciiClass::ExtendNumLet,
+        b':' => AsciiClass::MidLetter,
+        b'.' | b'\'' => AsciiClass::MidNumLet,
+        b',' | b';' => AsciiClass::MidNum,
+        _ => AsciiClass::Other,
+    }
+}
+
+/// The UAX #29 word segments of `text` that may hold a word, with their byte offsets: the same
+/// segments as `unicode_segmentation`'s `split_word_bound_indices` wherever a segment contains an
+/// alphanumeric character (segments without one may be left out).
+///
+/// The text is cut before every run of ASCII separators (a boundary UAX #29 always has there);
+/// pieces that are all ASCII are segmented by rules WB5..WB13b directly, the others by
+/// `unicode-segmentation`. A property test checks the two agree.
+pub(crate) struct WordSegments<'a> {
+    text: &'a str,
+    /// Start of the next piece.
+    pos: usize,
+    /// The rest of an ASCII piece: `[cursor, end)`.
+    ascii: Range<usize>,
+    /// The segments of a non-ASCII piece, and the piece's offset.
+    unicode: Option<(usize, unicode_segmentation::UWordBoundIndices<'a>)>,
+}
+
+impl<'a> WordSegments<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        // An all-ASCII text is one piece: without Extend characters, separators are plain
+        // boundaries.
+        let ascii = text.is_ascii();
+        WordSegments {
+            text,
+            pos: if ascii { text.len() } else { 0 },
+            ascii: if ascii { 0..text.len() } else { 0..0 },
+            unicode: None,
+        }
+    }
+
+    /// The next word run of the ASCII piece, if any.
+    fn next_ascii(&mut self) -> Option<(usize, &'a str)> {
+        use AsciiClass::*;
+        let bytes = self.text.as_bytes();
+        let end = self.ascii.end;
+        let class_at = |i: usize| {
+            if i < end {
+                ascii_class(bytes[i])
+            } else {
+                Other
+            }
+        };
+        let mut i = self.ascii.start;
+        while i < end && !matches!(ascii_class(bytes[i]), Letter | Numeric | ExtendNumLet) {
+            i += 1;
+        }
+        if i >= end {
+            self.ascii = end..end;
+            return None;
+        }
+        let start = i;
+        i += 1;
+        while i < end {
+            let (before, here) = (ascii_class(bytes[i - 1]), ascii_class(bytes[i]));
+            match (before, here) {
+                // WB5, WB8, WB9, WB10, WB13a, WB13b.
+                (Letter | Numeric, Letter | Numeric)
+                | (Letter | Numeric | ExtendNumLet, ExtendNumLet)
+                | (ExtendNumLet, Letter | Numeric) => i += 1,
+                // WB6, WB7: letter (MidLetter | MidNumLetQ) letter.
+                (Letter, MidLetter | MidNumLet) if class_at(i + 1) == Letter => i += 2,
+                // WB11, WB12: digit (MidNum | MidNumLetQ) digit.
+                (Numeric, MidNum | MidNumLet) if class_at(i + 1) == Numeric => i += 2,
+                _ => break,
+            }
+        }
+        self.ascii = i..end;
+        Some((start, &self.text[start..i]))
+    }
+}
+
+impl<'a> Iterator for WordSegments<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        loop {
+            if let Some((base, segments)) = &mut self.unicode {
+                match segments.next() {
+                    Some((offset, segment)) => return Some((*base + offset, segment)),
+                    None => self.unicode = None,
+                }
+            }
+            if !self.ascii.is_empty() {
+                if let Some(word) = self.next_ascii() {
+                    return Some(word);
+                }
+            }
+            let bytes = self.text.as_bytes();
+            if self.pos >= bytes.len() {
+                return None;
+            }
+            // A piece: a run of separators, then a run of anything else.
+            let start = self.pos;
+            let mut i = start;
+            while i < bytes.len() && is_ascii_separator(bytes[i]) {
+                i += 1;
+            }
+            let content = i;
+            while i < bytes.len() && !is_ascii_separator(bytes[i]) {
+                i += 1;
+            }
+            self.pos = i;
+            if bytes[content..i].is_ascii() {
+                self.ascii = content..i;
+            } else {
+                let piece = &self.text[start..i];
+                self.unicode = Some((start, piece.split_word_bound_indices()));
+            }
+        }
+    }
+}
+
+fn has_alphanumeric(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b.is_ascii_alphanumeric())
+    } else {
+        text.chars().any(char::is_alphanumeric)
+    }
 }
 
 /// Splits a UAX #29 word at colons, and at periods between two parts of two or more letters
 /// (`Geneva.The`), keeping abbreviations and numbers whole. Ranges are relative to `word`.
-fn split_word(word: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+/// `parts` is cleared first (a buffer the caller reuses).
+fn split_word(word: &str, parts: &mut Vec<Range<usize>>) {
+    parts.clear();
+    if !word.bytes().any(|b| b == b':' || b == b'.') {
+        parts.push(0..word.len());
+        return;
+    }
     let numeric = word.chars().any(char::is_numeric);
-    let mut parts = Vec::new();
     let mut start = 0;
     let separators: Vec<(usize, char)> = word
         .char_indices()
@@ -355,14 +566,17 @@ fn split_word(word: &str) -> impl Iterator<Item = Range<usize>> + '_ {
         }
     }
     parts.push(start..word.len());
-    parts.into_iter()
 }
 
 /// The exact key of a word: periods removed from words without digits, possessive removed.
 fn exact_key(word: &str, out: &mut String) {
     out.clear();
-    let has_digit = word.chars().any(|c| c.is_numeric());
-    out.extend(word.chars().filter(|&c| has_digit || c != '.'));
+    if !word.contains('.') {
+        out.push_str(word);
+    } else {
+        let has_digit = word.chars().any(|c| c.is_numeric());
+        out.extend(word.chars().filter(|&c| has_digit || c != '.'));
+    }
     if let Some(stem) = out.strip_suffix("'s").or_else(|| out.strip_suffix("'S")) {
         if !stem.is_empty() {
             let len = stem.len();
@@ -377,7 +591,9 @@ fn exact_key(word: &str, out: &mut String) {
 /// Appends the folded form of an exact key to `out`.
 pub(crate) fn fold_key(exact: &str, options: NormalizeOptions, out: &mut String) {
     if exact.is_ascii() {
-        out.extend(exact.chars().map(|c| c.to_ascii_lowercase()));
+        let start = out.len();
+        out.push_str(exact);
+        out[start..].make_ascii_lowercase();
         return;
     }
     let folded = caseless::default_case_fold_str(exact);
@@ -556,5 +772,51 @@ mod tests {
     fn empty_and_wordless_texts() {
         assert!(tokenize("", NormalizeOptions::default()).is_empty());
         assert!(tokenize(" -- \u{AD} … ", NormalizeOptions::default()).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod segmentation_properties {
+    use proptest::prelude::*;
+    use unicode_segmentation::UnicodeSegmentation;
+
+    use super::WordSegments;
+
+    /// Pieces that exercise WB3..WB13b and the ASCII/Unicode hand-over: letters, digits, the mid
+    /// characters, separators, combining marks after a separator, ZWJ, CJK, emoji, NBSP, U+3000.
+    const PIECES: &[&str] = &[
+        "a", "Bc", "7", "_", ".", ":", "'", ",", ";", "-", "/", " ", "  ", "\t", "\n", "\r\n",
+        "\r", "\u{b}", "\u{c}", "é", "e\u{301}", "\u{301}", "日本", "😀", "\u{200d}", "ß",
+        "\u{a0}", "\u{3000}", "U.S.", "3.5", "1,000", "don't", "\"", "(", "\u{5d0}", "\u{ff21}",
+    ];
+
+    fn reference(text: &str) -> Vec<(usize, &str)> {
+        text.split_word_bound_indices()
+            .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// The ASCII fast path gives the same word segments as unicode-segmentation (issue #6).
+        #[test]
+        fn word_segments_equal_unicode_segmentation(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+        ) {
+            let text: String = parts.concat();
+            let fast: Vec<(usize, &str)> = WordSegments::new(&text)
+                .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
+                .collect();
+            prop_assert_eq!(fast, reference(&text), "text {:?}", text);
+        }
+
+        #[test]
+        fn word_segments_equal_unicode_segmentation_on_any_text(text in "\\PC{0,40}") {
+            let fast: Vec<(usize, &str)> = WordSegments::new(&text)
+                .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
+                .collect();
+            prop_assert_eq!(fast, reference(&text), "text {:?}", text);
+        }
     }
 }
