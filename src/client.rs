@@ -436,3 +436,104 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    /// A service failing with `code` on its first `failures` calls, then answering the attempt
+    /// number.
+    fn flaky(
+        failures: u32,
+        code: Code,
+        calls: Arc<AtomicU32>,
+    ) -> impl tower::Service<u32, Response = u32, Error = Status, Future: Send> + Clone {
+        tower::service_fn(move |_: u32| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if n <= failures {
+                    Err(Status::new(code, "flaky"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+    }
+
+    fn policy(attempts: u32, retries: &Arc<AtomicU64>) -> RetryUnavailable {
+        RetryUnavailable {
+            attempts_left: attempts,
+            backoff: ExponentialBackoffMaker::new(
+                Duration::from_millis(1),
+                Duration::from_millis(4),
+                1.0,
+                HasherRng::default(),
+            )
+            .unwrap()
+            .make_backoff(),
+            retries: retries.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn unavailable_is_retried_up_to_the_attempt_limit() {
+        let (calls, retries) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU64::new(0)));
+        let service = flaky(2, Code::Unavailable, calls.clone());
+        let answer = tower::retry::Retry::new(policy(3, &retries), service)
+            .oneshot(0)
+            .await;
+        assert_eq!(answer.unwrap(), 3);
+        assert_eq!(retries.load(Ordering::SeqCst), 2);
+
+        let (calls, retries) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU64::new(0)));
+        let service = flaky(10, Code::Unavailable, calls.clone());
+        let answer = tower::retry::Retry::new(policy(4, &retries), service)
+            .oneshot(0)
+            .await;
+        assert_eq!(answer.unwrap_err().code(), Code::Unavailable);
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "bounded attempts");
+    }
+
+    #[tokio::test]
+    async fn other_codes_are_not_retried() {
+        for code in [
+            Code::InvalidArgument,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Internal,
+        ] {
+            let (calls, retries) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU64::new(0)));
+            let service = flaky(1, code, calls.clone());
+            let answer = tower::retry::Retry::new(policy(5, &retries), service)
+                .oneshot(0)
+                .await;
+            assert_eq!(answer.unwrap_err().code(), code);
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn endpoint_uris() {
+        assert_eq!(
+            endpoint_uri("10.0.0.1:50051", false),
+            "http://10.0.0.1:50051"
+        );
+        assert_eq!(endpoint_uri("rubric:50051", true), "https://rubric:50051");
+        assert_eq!(endpoint_uri("http://a:1", true), "http://a:1");
+    }
+
+    #[tokio::test]
+    async fn bad_configurations_are_rejected() {
+        let mut config = ClientConfig::new(Vec::<String>::new());
+        assert!(BalancedClient::connect(config.clone()).is_err());
+        config.endpoints = vec!["127.0.0.1:1".to_owned()];
+        config.max_attempts = 0;
+        assert!(BalancedClient::connect(config.clone()).is_err());
+        config.max_attempts = 1;
+        config.initial_backoff = Duration::from_secs(2);
+        assert!(BalancedClient::connect(config.clone()).is_err());
+        config.max_backoff = Duration::from_secs(3);
+        assert!(BalancedClient::connect(config).is_ok());
+    }
+}

@@ -140,8 +140,7 @@ fn dockerfile_exec(dockerfile: &str, instruction: &str) -> Vec<String> {
     let joined = dockerfile.replace("\\\n", " ");
     let line = joined
         .lines()
-        .filter(|l| l.starts_with(&format!("{instruction} ")))
-        .last()
+        .rfind(|l| l.starts_with(&format!("{instruction} ")))
         .unwrap_or_else(|| panic!("no {instruction} in the Dockerfile"));
     let array = &line[line.find('[').expect("exec form")..];
     serde_json::from_str(array).expect("a JSON array")
