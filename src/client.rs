@@ -321,6 +321,42 @@ impl<Req: Clone, Res> tower::retry::Policy<Req, Res, Status> for RetryUnavailabl
     }
 }
 
+/// One endpoint's membership of the balancer.
+struct Membership {
+    key: String,
+    endpoint: Endpoint,
+    changes: mpsc::Sender<Change<String, Endpoint>>,
+    serving: watch::Sender<BTreeSet<String>>,
+    in_balancer: bool,
+}
+
+impl Membership {
+    /// Inserts the endpoint into the balancer, or removes it, if that changes anything.
+    ///
+    /// The balancer reads its changes when it routes a call; until then the send waits (no
+    /// change is dropped, however often the endpoint flaps).
+    async fn set(&mut self, up: bool) {
+        if up == self.in_balancer {
+            return;
+        }
+        self.in_balancer = up;
+        let change = if up {
+            Change::Insert(self.key.clone(), self.endpoint.clone())
+        } else {
+            Change::Remove(self.key.clone())
+        };
+        // Fails only when the balanced channel is gone, and this watcher with it.
+        let _ = self.changes.send(change).await;
+        self.serving.send_modify(|s| {
+            if up {
+                s.insert(self.key.clone());
+            } else {
+                s.remove(&self.key);
+            }
+        });
+    }
+}
+
 /// Keeps one endpoint in the balancer while its health watch says SERVING; reconnects with
 /// backoff when the watch ends or fails.
 async fn watch_endpoint(
@@ -330,31 +366,18 @@ async fn watch_endpoint(
     serving: watch::Sender<BTreeSet<String>>,
     mut backoff_maker: ExponentialBackoffMaker,
 ) {
-    let mut in_balancer = false;
+    let mut member = Membership {
+        key,
+        endpoint,
+        changes,
+        serving,
+        in_balancer: false,
+    };
     let mut backoff = backoff_maker.make_backoff();
     loop {
-        let mut set = |up: bool| {
-            if up == in_balancer {
-                return;
-            }
-            in_balancer = up;
-            let change = if up {
-                Change::Insert(key.clone(), endpoint.clone())
-            } else {
-                Change::Remove(key.clone())
-            };
-            // The channel only closes when the balanced channel is gone, and the watcher with it.
-            let _ = changes.try_send(change);
-            serving.send_modify(|s| {
-                if up {
-                    s.insert(key.clone());
-                } else {
-                    s.remove(&key);
-                }
-            });
-        };
         let watched: Result<(), Status> = async {
-            let channel = endpoint
+            let channel = member
+                .endpoint
                 .connect()
                 .await
                 .map_err(|e| Status::unavailable(e.to_string()))?;
@@ -366,7 +389,7 @@ async fn watch_endpoint(
                 .into_inner();
             while let Some(answer) = stream.message().await? {
                 let up = answer.status == ServingStatus::Serving as i32;
-                set(up);
+                member.set(up).await;
                 if up {
                     backoff = backoff_maker.make_backoff();
                 }
@@ -375,9 +398,13 @@ async fn watch_endpoint(
         }
         .await;
         if let Err(status) = watched {
-            tracing::debug!(endpoint = %key, code = crate::server::code_name(status.code()), "health watch failed");
+            tracing::debug!(
+                endpoint = %member.key,
+                code = crate::server::code_name(status.code()),
+                "health watch failed"
+            );
         }
-        set(false);
+        member.set(false).await;
         backoff.next_backoff().await;
     }
 }
