@@ -22,6 +22,8 @@
 //!   graceful shutdown.
 //! - [`metrics`]: Prometheus metrics (gRPC calls by code, latency, topic labels, rule set info).
 //! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
+//! - [`client`]: a client for replicas: client-side load balancing with health checking,
+//!   deadlines, retries of UNAVAILABLE; and the health check of `rubric health-check`.
 //! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
 //!
 //! # Example
@@ -37,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod article;
+pub mod client;
 pub mod engine;
 pub mod error;
 pub mod eval;
