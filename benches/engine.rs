@@ -4,7 +4,7 @@
 //! article, see `support::corpus`):
 //! - `classify/<rules>/evidence` and `classify/<rules>/no-evidence`: `Engine::classify` on every
 //!   article, for the default rules, the imported PETRARCH2 dictionary, and 1k/10k/100k synthetic
-//!   rules;
+//!   rules, and 1k synthetic rules plus 99k that (almost) never match (`1k+99k-reversed`);
 //! - `aho-corasick/<rules>`: the same corpus scanned by one `aho-corasick` automaton
 //!   (leftmost-longest, ASCII case-insensitive) over the literals of the same rules, counting
 //!   matches;
@@ -32,6 +32,10 @@ fn rule_sets() -> Vec<(&'static str, String)> {
         ("synthetic-1k", support::synthetic_rules(1_000, &words)),
         ("synthetic-10k", support::synthetic_rules(10_000, &words)),
         ("synthetic-100k", support::synthetic_rules(100_000, &words)),
+        (
+            "synthetic-1k+99k-reversed",
+            support::synthetic_rules_mixed(100_000, 1_000, &words),
+        ),
     ]
 }
 
@@ -99,6 +103,21 @@ fn engine_benches(c: &mut Criterion) {
             });
         }
     }
+    group.finish();
+
+    // The load test's article alone (scripts/loadtest.sh): the engine's share of a Classify call.
+    let (_, seed) = corpus.last().expect("the seed article");
+    let seed_article = Article {
+        id: "",
+        title: "",
+        body: seed,
+    };
+    let engine = Engine::embedded().expect("default rules");
+    let mut group = c.benchmark_group("seed-article");
+    group.throughput(Throughput::Bytes(seed.len() as u64));
+    group.bench_function("classify/evidence/default", |b| {
+        b.iter(|| engine.classify(&seed_article, &ClassifyOptions::default()))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("compile");

@@ -4,6 +4,7 @@
 //!
 //! ```sh
 //! cargo run --release --example scale -- 100000     # synthetic rules (benches/support)
+//! cargo run --release --example scale -- 1000+99000 # 1k of them and 99k reversed ones
 //! cargo run --release --example scale -- phoenix    # the imported PETRARCH2 dictionary
 //! cargo run --release --example scale -- default    # the embedded default rules
 //! ```
@@ -35,8 +36,14 @@ fn main() {
         "default" => rubric::DEFAULT_RULES.to_owned(),
         "phoenix" => support::phoenix_rules(),
         n => {
-            let n: usize = n.parse().expect("a rule count, `phoenix` or `default`");
-            support::synthetic_rules(n, &support::words())
+            // `100000` or `1000+99000` (live + reversed, see support::synthetic_rules_mixed).
+            let (live, silent) = n.split_once('+').unwrap_or((n, "0"));
+            let count = |s: &str| {
+                s.parse::<usize>()
+                    .expect("a rule count, `phoenix` or `default`")
+            };
+            let (live, silent) = (count(live), count(silent));
+            support::synthetic_rules_mixed(live + silent, live, &support::words())
         }
     };
     let corpus = support::corpus();

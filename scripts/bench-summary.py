@@ -31,7 +31,7 @@ meta = bench_meta("scan", "tokenize")
 corpus_bytes = (meta.get("throughput") or {}).get("Bytes")
 articles = 1613  # 322 + 1290 dev articles + the seed article (benches/support::corpus)
 
-sets = ["default", "phoenix", "synthetic-1k", "synthetic-10k", "synthetic-100k"]
+sets = ["default", "phoenix", "synthetic-1k", "synthetic-10k", "synthetic-100k", "synthetic-1k+99k-reversed"]
 tok = median_ns("scan", "tokenize")
 
 
@@ -64,3 +64,6 @@ if "synthetic-1k" in per_article and "synthetic-100k" in per_article:
     a, b = per_article["synthetic-1k"], per_article["synthetic-100k"]
     print()
     print(f"time per article, 100k rules / 1k rules: {b[0] / a[0]:.2f}x with evidence, {b[1] / a[1]:.2f}x without")
+if "synthetic-1k" in per_article and "synthetic-1k+99k-reversed" in per_article:
+    a, b = per_article["synthetic-1k"], per_article["synthetic-1k+99k-reversed"]
+    print(f"time per article, 1k + 99k reversed rules / 1k rules: {b[0] / a[0]:.2f}x with evidence, {b[1] / a[1]:.2f}x without")

@@ -66,6 +66,14 @@ pub fn words() -> Vec<String> {
 /// prefix wildcard (a word of 6+ letters cut by two: `negotia*`), one `a NEAR/5 b`. Weights 1,
 /// thresholds 1.
 pub fn synthetic_rules(n: usize, words: &[String]) -> String {
+    synthetic_rules_mixed(n, n, words)
+}
+
+/// Like [`synthetic_rules`], but rules from `live` on are written with their words reversed
+/// (`abandon` gives `nodnaba`): as many rules and literals, of the same shapes and lengths, that
+/// almost never match news text. Separates the cost of having many rules from the cost of many
+/// matches.
+pub fn synthetic_rules_mixed(n: usize, live: usize, words: &[String]) -> String {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         // xorshift64*
@@ -74,14 +82,22 @@ pub fn synthetic_rules(n: usize, words: &[String]) -> String {
         state ^= state >> 27;
         state.wrapping_mul(0x2545_F491_4F6C_DD1D)
     };
-    let pick =
-        |next: &mut dyn FnMut() -> u64| words[(next() % words.len() as u64) as usize].clone();
+    let draw = |next: &mut dyn FnMut() -> u64, reversed: bool| -> String {
+        let w = &words[(next() % words.len() as u64) as usize];
+        if reversed {
+            w.chars().rev().collect()
+        } else {
+            w.clone()
+        }
+    };
     let mut out = String::with_capacity(n * 80);
     out.push_str("[rule_set]\nname = \"synthetic\"\nversion = \"1\"\n");
     for t in 0..20 {
         let _ = write!(out, "\n[[topics]]\nid = \"t{t:02}\"\n");
     }
     for i in 0..n {
+        let reversed = i >= live;
+        let pick = |next: &mut dyn FnMut() -> u64| draw(next, reversed);
         let kind = next() % 10;
         let query = match kind {
             0..=4 => pick(&mut next),

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Service load test (issue #6): h2load against a release `rubric serve`, the server pinned to CPU 0
+# (one tokio worker) and h2load to CPU 1.
+#
+#   bash scripts/loadtest.sh            # 20 s runs after 5 s warm-up
+#   DURATION=5 WARMUP=2 bash scripts/loadtest.sh   # a quick try
+#
+# In one run, on one server:
+#   1. grpc.health.v1.Health/Check at full speed: the cost of the stack itself;
+#   2. rubric.v1.ClassifierService/Classify of a 3 KB article (the seed article), default rules,
+#      evidence on, at full speed;
+#   3. ClassifyBatch of 100 such articles at full speed (articles per second);
+#   4. Health/Check and Classify again at half of run 1's rate, for their p99 latencies.
+# h2load counts any HTTP 200 as a success, and gRPC errors arrive as HTTP 200 with a grpc-status
+# trailer, so after every run the script reads the server's Prometheus counters and its log, and
+# fails if fewer calls ended OK than h2load counted, or if any call failed other than the streams
+# h2load itself resets when its time is up (at most clients x streams; tonic reports those as
+# UNKNOWN "error reading a body from connection").
+# Results: target/loadtest/summary.md (and the h2load logs beside it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-20}"
+WARMUP="${WARMUP:-5}"
+CLIENTS="${CLIENTS:-4}"
+STREAMS="${STREAMS:-16}"
+ARTICLE="${ARTICLE:-../shared/seeds/000_37e20e75fb50bf7a.txt}"
+OUT=target/loadtest
+PORT="${PORT:-50551}"
+METRICS_PORT="${METRICS_PORT:-50552}"
+
+if ! command -v h2load >/dev/null 2>&1; then
+  echo "== installing h2load (Debian package nghttp2-client)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nghttp2-client >/dev/null
+fi
+command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 1; }
+[ -f "$ARTICLE" ] || { echo "article $ARTICLE not found (set ARTICLE=...)" >&2; exit 1; }
+
+echo "== building the release binary and the request frames"
+cargo build --release --locked --quiet --bin rubric --example loadtest_frames
+mkdir -p "$OUT"
+target/release/examples/loadtest_frames "$OUT" "$ARTICLE"
+
+echo "== starting rubric serve on CPU 0 (one tokio worker)"
+TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/rubric serve \
+  --listen "127.0.0.1:$PORT" --metrics-listen "127.0.0.1:$METRICS_PORT" \
+  --log-format json >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  if target/release/rubric health-check --addr "127.0.0.1:$PORT" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+target/release/rubric health-check --addr "127.0.0.1:$PORT"
+
+# Sum of grpc_server_handled_total for one method, OK and not OK.
+handled() { # METHOD -> "ok failed"
+  curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="grpc_method=\"$1\"" '
+    /^grpc_server_handled_total\{/ && index($0, m) {
+      if (index($0, "grpc_code=\"OK\"")) ok += $NF; else failed += $NF
+    }
+    END { printf "%d %d\n", ok, failed }'
+}
+
+# run NAME PATH FRAME METHOD [RPS_PER_CLIENT]: one h2load run; appends a result line.
+declare -A RPS P99 MEAN
+run() {
+  local name=$1 path=$2 frame=$3 method=$4 rate=${5:-}
+  local before after log="$OUT/$name.log" lines_before
+  before=$(handled "$method")
+  lines_before=$(wc -l <"$OUT/server.log")
+  local extra=()
+  if [ -n "$rate" ]; then extra=(--rps="$rate"); fi
+  echo "== $name: h2load -c $CLIENTS -m $STREAMS -D $DURATION --warm-up-time $WARMUP ${extra[*]} $path"
+  taskset -c 1 h2load -c "$CLIENTS" -m "$STREAMS" -D "$DURATION" --warm-up-time "$WARMUP" \
+    "${extra[@]}" -d "$OUT/$frame" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    --log-file "$log" "http://127.0.0.1:$PORT$path" >"$OUT/$name.out"
+  after=$(handled "$method")
+  local ok=$(( ${after% *} - ${before% *} )) failed=$(( ${after#* } - ${before#* } ))
+  local sent
+  sent=$(awk '/^requests:/ {print $4}' "$OUT/$name.out")  # "succeeded" as h2load sees it
+  local rps
+  rps=$(awk '/^finished in/ {gsub(",", "", $4); print $4}' "$OUT/$name.out")
+  # h2load's log: start time, HTTP status, latency in microseconds, one line per request.
+  read -r mean p99 < <(awk '{print $3}' "$log" | sort -n | awk '
+    { v[NR] = $1; s += $1 }
+    END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.0f %.0f\n", s / NR, v[i] }')
+  echo "   $rps req/s, mean ${mean} us, p99 ${p99} us; server: $ok OK, $failed failed; h2load: $sent succeeded"
+  # Calls still running when h2load stops end (and are counted) a little later: wait until the
+  # counters settle.
+  local settled="" now
+  for _ in $(seq 50); do
+    now="$(handled "$method") $(wc -l <"$OUT/server.log")"
+    if [ "$now" = "$settled" ]; then break; fi
+    settled=$now
+    sleep 0.3
+  done
+  local resets others
+  resets=$(tail -n +"$((lines_before + 1))" "$OUT/server.log" | grep -c 'error reading a body from connection' || true)
+  others=$(tail -n +"$((lines_before + 1))" "$OUT/server.log" | grep '"rpc failed"' | grep -vc 'error reading a body from connection' || true)
+  after=$(handled "$method")
+  failed=$(( ${after#* } - ${before#* } ))
+  echo "   failed calls: $failed, of which $resets streams reset by h2load at the end of the run"
+  if [ "$others" -ne 0 ] || [ "$failed" -gt "$resets" ] || [ "$resets" -gt $((CLIENTS * STREAMS)) ]; then
+    echo "FAIL: calls of $name ended with a gRPC error (see $OUT/server.log)" >&2
+    exit 1
+  fi
+  if [ "$ok" -lt "$sent" ]; then
+    echo "FAIL: h2load counted $sent successes but the server finished only $ok OK calls" >&2
+    exit 1
+  fi
+  RPS[$name]=$rps; P99[$name]=$p99; MEAN[$name]=$mean
+}
+
+HEALTH=/grpc.health.v1.Health/Check
+CLASSIFY=/rubric.v1.ClassifierService/Classify
+BATCH=/rubric.v1.ClassifierService/ClassifyBatch
+
+run health-max "$HEALTH" health.bin Check
+run classify-max "$CLASSIFY" classify.bin Classify
+run batch-max "$BATCH" batch.bin ClassifyBatch
+half=$(awk -v r="${RPS[health-max]}" -v c="$CLIENTS" 'BEGIN { printf "%d", r / 2 / c }')
+run health-half "$HEALTH" health.bin Check "$half"
+run classify-half "$CLASSIFY" classify.bin Classify "$half"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+classify_vs_health=$(ratio "${RPS[classify-max]}" "${RPS[health-max]}")
+batch_articles=$(awk -v r="${RPS[batch-max]}" 'BEGIN { printf "%.0f", r * 100 }')
+batch_vs_unary=$(ratio "$batch_articles" "${RPS[classify-max]}")
+p99_ratio=$(ratio "${P99[classify-half]}" "${P99[health-half]}")
+verdict() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >= g : v <= g; print ok ? "met" : "NOT met" }'; }
+
+{
+  echo "Load test: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+  echo "h2load $(h2load --version | head -1 | awk '{print $NF}'), -c $CLIENTS -m $STREAMS, ${DURATION} s after ${WARMUP} s warm-up;"
+  echo "server pinned to CPU 0 with one tokio worker, h2load to CPU 1; article $(wc -c <"$ARTICLE") bytes."
+  echo
+  echo "| run | requests/s | mean latency | p99 latency |"
+  echo "|---|---|---|---|"
+  for n in health-max classify-max batch-max health-half classify-half; do
+    echo "| $n | ${RPS[$n]} | ${MEAN[$n]} us | ${P99[$n]} us |"
+  done
+  echo
+  echo "| goal | measured | |"
+  echo "|---|---|---|"
+  echo "| Classify >= 0.7x Health/Check requests/s | ${classify_vs_health}x | $(verdict "$classify_vs_health" 0.7 '>=') |"
+  echo "| ClassifyBatch(100) >= 2x unary Classify in articles/s | ${batch_vs_unary}x ($batch_articles articles/s) | $(verdict "$batch_vs_unary" 2 '>=') |"
+  echo "| Classify p99 <= 2x Health/Check p99 at half the health check's maximum rate ($half req/s per client) | ${p99_ratio}x | $(verdict "$p99_ratio" 2 '<=') |"
+  echo
+  echo "Every run: no call failed but the in-flight streams h2load resets when its time is up"
+  echo "(server's grpc_server_handled_total and log), and the server finished at least as many OK calls as h2load counted."
+} | tee "$OUT/summary.md"
