@@ -205,7 +205,7 @@ pub fn evaluate_with_progress(
             let Some(&gold) = a.labels.get(&topic.id) else {
                 continue;
             };
-            let scored = result.topics.iter().find(|s| s.topic == topic.id);
+            let scored = result.topics.iter().find(|s| *s.topic == *topic.id);
             let predicted = scored.is_some_and(|s| s.label);
             let c = &mut counts[t];
             match (gold, predicted) {
@@ -239,7 +239,7 @@ pub fn evaluate_with_progress(
                                     context(text, span.start, span.end)
                                 })
                                 .collect();
-                            (e.rule_id.clone(), contexts)
+                            (e.rule_id.to_string(), contexts)
                         })
                         .collect()
                 })

@@ -33,7 +33,7 @@
 //! let article = Article { id: "1", title: "", body: "The foreign minister arrived for peace talks." };
 //! let options = ClassifyOptions { offset_encoding: OffsetEncoding::Utf16, ..Default::default() };
 //! let result = engine.classify(&article, &options).unwrap();
-//! assert!(result.topics.iter().any(|t| t.topic == "diplomacy" && t.label));
+//! assert!(result.topics.iter().any(|t| &*t.topic == "diplomacy" && t.label));
 //! ```
 
 #![warn(missing_docs)]

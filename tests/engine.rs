@@ -46,7 +46,7 @@ fn fired(
         .topics
         .into_iter()
         .flat_map(|t| t.evidence)
-        .map(|e| (e.rule_id, e.spans))
+        .map(|e| (e.rule_id.to_string(), e.spans))
         .collect()
 }
 
@@ -487,7 +487,7 @@ fn ties_and_negative_weights_do_not_depend_on_rule_order() {
             .unwrap();
         let t = &result.topics[0];
         assert_eq!(t.score, 1.0, "{order:?}: {t:?}");
-        let ids: Vec<_> = t.evidence.iter().map(|e| e.rule_id.as_str()).collect();
+        let ids: Vec<_> = t.evidence.iter().map(|e| &*e.rule_id).collect();
         assert_eq!(ids, ["pos2", "neg"], "{order:?}");
     }
 }
@@ -522,7 +522,7 @@ fn overlapping_rules_of_one_topic_count_once() {
     let topic = &result.topics[0];
     assert_eq!(topic.score, 1.0);
     assert_eq!(topic.evidence.len(), 1);
-    assert_eq!(topic.evidence[0].rule_id, "r1");
+    assert_eq!(&*topic.evidence[0].rule_id, "r1");
     assert_eq!(
         topic.evidence[0].spans[0].text,
         "United Nations Security Council"
@@ -560,11 +560,11 @@ fn classify_options() {
         .classify(&article, &ClassifyOptions::default())
         .unwrap();
     assert_eq!(all.article_id, "id1");
-    assert_eq!(all.rule_set_version, "7");
+    assert_eq!(&*all.rule_set_version, "7");
     let order: Vec<_> = all
         .topics
         .iter()
-        .map(|t| (t.topic.as_str(), t.score, t.label))
+        .map(|t| (&*t.topic, t.score, t.label))
         .collect();
     assert_eq!(order, [("b", 3.0, true), ("a", 1.0, false)]);
     assert!((all.topics[1].confidence - 1.0 / 3.0).abs() < 1e-12);
@@ -575,7 +575,7 @@ fn classify_options() {
     };
     let r = engine.classify(&article, &only_a).unwrap();
     assert_eq!(r.topics.len(), 1);
-    assert_eq!(r.topics[0].topic, "a");
+    assert_eq!(&*r.topics[0].topic, "a");
 
     let unknown = ClassifyOptions {
         topics: vec!["a".into(), "zz".into()],
@@ -671,7 +671,7 @@ mod seed_article {
             .classify(&article, &ClassifyOptions::default())
             .unwrap();
         for topic in ["diplomacy", "security", "aid"] {
-            let t = result.topics.iter().find(|t| t.topic == topic).unwrap();
+            let t = result.topics.iter().find(|t| *t.topic == *topic).unwrap();
             assert!(t.label, "{topic}: {t:?}");
             assert!(!t.evidence.is_empty());
         }

@@ -16,6 +16,8 @@ pub const MAX_LITERALS_PER_RULE: usize = 1024;
 
 /// Index of an atom.
 pub(crate) type AtomId = u32;
+/// No atom (in [`Dictionary::words`]).
+pub(crate) const NO_ATOM: AtomId = AtomId::MAX;
 /// Index of a literal.
 pub(crate) type LitId = u32;
 
@@ -105,7 +107,12 @@ pub(crate) struct CompiledLiteral {
 /// The dictionary of all atoms plus the literal table: built once per rule set.
 #[derive(Debug, Default)]
 pub(crate) struct Dictionary {
-    pub folded: FxHashMap<Box<str>, AtomId>,
+    /// Folded keys, while building; [`Dictionary::finish`] moves them into `words`.
+    folded: FxHashMap<Box<str>, AtomId>,
+    /// Every folded word the dictionary knows: its folded atom ([`NO_ATOM`] if none), and
+    /// whether an `{Exact}` key folds to it (then `exact` is looked up too). One lookup per
+    /// word in the common case.
+    pub words: FxHashMap<Box<str>, (AtomId, bool)>,
     pub exact: FxHashMap<Box<str>, AtomId>,
     pub prefix: FxHashMap<Box<str>, AtomId>,
     /// Shortest and longest prefix, in bytes, to bound the lookups per word.
@@ -170,9 +177,23 @@ impl Dictionary {
         id
     }
 
-    /// Drops build-time indexes and builds the prefix head index.
-    pub fn finish(&mut self) {
+    /// Drops build-time indexes; builds the word index and the prefix head index.
+    pub fn finish(&mut self, options: NormalizeOptions) {
         self.literal_ids = FxHashMap::default();
+        let mut words: FxHashMap<Box<str>, (AtomId, bool)> = std::mem::take(&mut self.folded)
+            .into_iter()
+            .map(|(k, atom)| (k, (atom, false)))
+            .collect();
+        let mut folded = String::new();
+        for exact in self.exact.keys() {
+            folded.clear();
+            crate::text::fold_key(exact, options, &mut folded);
+            words
+                .entry(folded.as_str().into())
+                .or_insert((NO_ATOM, true))
+                .1 = true;
+        }
+        self.words = words;
         let mut heads: FxHashMap<u32, u64> = FxHashMap::default();
         for p in self.prefix.keys() {
             // A prefix has at least MIN_PREFIX_CHARS characters, so at least that many bytes.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::article::{Article, Field};
 use crate::text::{NormalizeOptions, Tokens};
 
-use super::compile::{AtomId, Dictionary, FieldMask, LitId, Node, MAX_PHRASE_WORDS};
+use super::compile::{AtomId, Dictionary, FieldMask, LitId, Node, MAX_PHRASE_WORDS, NO_ATOM};
 
 /// An occurrence of a literal: words `[start, end)` of a field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -251,12 +251,14 @@ fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions, out: &mu
     let (min_prefix, max_prefix) = dictionary.prefix_bytes;
     for i in 0..tokens.len() {
         let folded = tokens.folded(i);
-        if let Some(&a) = dictionary.folded.get(folded) {
-            atoms.push(a);
-        }
-        if !dictionary.exact.is_empty() {
-            if let Some(&a) = dictionary.exact.get(tokens.exact(i)) {
-                atoms.push(a);
+        if let Some(&(atom, exact)) = dictionary.words.get(folded) {
+            if atom != NO_ATOM {
+                atoms.push(atom);
+            }
+            if exact {
+                if let Some(&a) = dictionary.exact.get(tokens.exact(i)) {
+                    atoms.push(a);
+                }
             }
         }
         let lengths = if !dictionary.prefix.is_empty() && folded.len() >= min_prefix {
@@ -281,45 +283,55 @@ fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions, out: &mu
     }
 }
 
-/// Keeps, among overlapping occurrences, the longest (then the earliest); returns for each input
-/// whether it was kept. `items` are `(owner, occurrence)`; ties between identical occurrences go
-/// to the owner that comes first in `items`.
-pub(crate) fn resolve_overlaps(items: &[(usize, Occ)]) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| {
+/// Buffers of [`resolve_overlaps`], reused from call to call.
+#[derive(Default)]
+pub(crate) struct Overlaps {
+    order: Vec<usize>,
+    taken: Vec<Occ>,
+    /// For each item of the last call, whether it was kept.
+    pub kept: Vec<bool>,
+}
+
+/// Keeps, among overlapping occurrences, the longest (then the earliest); sets `out.kept[i]` for
+/// each input kept. `items` are `(owner, occurrence)`; ties between identical occurrences go to
+/// the owner that comes first in `items`.
+pub(crate) fn resolve_overlaps(items: &[(usize, Occ)], out: &mut Overlaps) {
+    out.order.clear();
+    out.order.extend(0..items.len());
+    out.order.sort_by_key(|&i| {
         let o = items[i].1;
         (std::cmp::Reverse(o.end - o.start), o.field, o.start, i)
     });
+    out.kept.clear();
+    out.kept.resize(items.len(), false);
     if items.len() <= 32 {
         // Few matches (the usual case): a linear scan over the kept ones beats building maps.
-        keep_linear(items, order)
+        keep_linear(items, out)
     } else {
-        keep_ordered(items, order)
+        keep_ordered(items, out)
     }
 }
 
 /// [`resolve_overlaps`] for few items: each is tested against every kept one.
-fn keep_linear(items: &[(usize, Occ)], order: Vec<usize>) -> Vec<bool> {
-    let mut kept = vec![false; items.len()];
-    let mut taken: Vec<Occ> = Vec::with_capacity(items.len());
-    for i in order {
+fn keep_linear(items: &[(usize, Occ)], out: &mut Overlaps) {
+    out.taken.clear();
+    for &i in &out.order {
         let o = items[i].1;
-        let overlaps = taken
+        let overlaps = out
+            .taken
             .iter()
             .any(|t| t.field == o.field && t.start < o.end && o.start < t.end);
         if !overlaps {
-            taken.push(o);
-            kept[i] = true;
+            out.taken.push(o);
+            out.kept[i] = true;
         }
     }
-    kept
 }
 
 /// [`resolve_overlaps`] for many items: the kept ones in an ordered map per field.
-fn keep_ordered(items: &[(usize, Occ)], order: Vec<usize>) -> Vec<bool> {
-    let mut kept = vec![false; items.len()];
+fn keep_ordered(items: &[(usize, Occ)], out: &mut Overlaps) {
     let mut taken: [BTreeMap<u32, u32>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    for i in order {
+    for &i in &out.order {
         let o = items[i].1;
         let map = &mut taken[o.field.index()];
         let overlaps = map
@@ -328,10 +340,9 @@ fn keep_ordered(items: &[(usize, Occ)], order: Vec<usize>) -> Vec<bool> {
             .is_some_and(|(_, &end)| end > o.start);
         if !overlaps {
             map.insert(o.start, o.end);
-            kept[i] = true;
+            out.kept[i] = true;
         }
     }
-    kept
 }
 
 #[cfg(test)]
@@ -353,15 +364,14 @@ mod tests {
                     (owner, Occ { field, start, end: start + len })
                 })
                 .collect();
-            let order = |items: &[(usize, Occ)]| {
-                let mut order: Vec<usize> = (0..items.len()).collect();
-                order.sort_by_key(|&i| {
-                    let o = items[i].1;
-                    (std::cmp::Reverse(o.end - o.start), o.field, o.start, i)
-                });
-                order
+            let run = |keep: fn(&[(usize, Occ)], &mut Overlaps)| {
+                let mut out = Overlaps::default();
+                resolve_overlaps(&items, &mut out); // fills `order`
+                out.kept.iter_mut().for_each(|k| *k = false);
+                keep(&items, &mut out);
+                out.kept
             };
-            prop_assert_eq!(keep_linear(&items, order(&items)), keep_ordered(&items, order(&items)));
+            prop_assert_eq!(run(keep_linear), run(keep_ordered));
         }
     }
 }

@@ -40,7 +40,7 @@ pub use compile::{MAX_LITERALS_PER_RULE, MAX_PHRASE_WORDS, MIN_PREFIX_CHARS};
 pub use result::{Classification, RuleEvidence, Span, TopicScore};
 
 use compile::{Compiler, Dictionary, Node};
-use eval::{resolve_overlaps, MatchState, Occ};
+use eval::{resolve_overlaps, MatchState, Occ, Overlaps};
 
 /// What to compute for one article.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,7 +126,7 @@ pub struct RuleSetInfo {
 struct CompiledRule {
     /// Index of the rule in `RuleSet::rules`.
     source: usize,
-    id: String,
+    id: Arc<str>,
     topic: usize,
     weight: f64,
     node: Node,
@@ -135,6 +135,9 @@ struct CompiledRule {
 struct Inner {
     info: RuleSetInfo,
     topics: Vec<TopicInfo>,
+    /// The topic ids and the version, shared by every classification.
+    topic_ids: Vec<Arc<str>>,
+    version: Arc<str>,
     rules: Vec<CompiledRule>,
     /// For each literal, the rules that use it (ascending).
     rules_by_literal: Vec<Vec<u32>>,
@@ -259,7 +262,7 @@ impl Engine {
                     .expect("RuleSet validated the topic");
                 rules.push(CompiledRule {
                     source,
-                    id: rule.id.clone(),
+                    id: rule.id.as_str().into(),
                     topic,
                     weight: rule.weight,
                     node,
@@ -272,7 +275,7 @@ impl Engine {
             options,
             ..
         } = compiler;
-        dictionary.finish();
+        dictionary.finish(options);
         let mut rules_by_literal = vec![Vec::new(); dictionary.literals.len()];
         let mut always = Vec::new();
         let mut lits = Vec::new();
@@ -301,6 +304,8 @@ impl Engine {
             })
             .collect();
         let mut inner = Inner {
+            topic_ids: set.topics.iter().map(|t| t.id.as_str().into()).collect(),
+            version: set.version.as_str().into(),
             info: RuleSetInfo {
                 name: set.name.clone(),
                 version: set.version.clone(),
@@ -409,113 +414,118 @@ impl Engine {
 
         // The match buffers of this thread's previous article, refilled (no allocation once they
         // are large enough); put back below unless they grew past MAX_KEPT_WORDS.
-        let mut state = SCRATCH.take().unwrap_or_default();
-        state.fill(article, &inner.dictionary, inner.options);
-        let result = self.score(&state, article, options, &wanted);
-        if state.word_count() <= MAX_KEPT_WORDS {
-            SCRATCH.set(Some(state));
+        let mut scratch = SCRATCH.take().unwrap_or_default();
+        scratch
+            .state
+            .fill(article, &inner.dictionary, inner.options);
+        let result = self.score(&mut scratch, article, options, &wanted);
+        if scratch.state.word_count() <= MAX_KEPT_WORDS {
+            SCRATCH.set(Some(scratch));
         }
         Ok(result)
     }
 
-    /// Evaluates the candidate rules of a matched article and builds its classification.
+    /// Evaluates the candidate rules of a matched article and builds its classification, with
+    /// the buffers of `scratch` (its `state` holds the article's matches).
     fn score(
         &self,
-        state: &MatchState,
+        scratch: &mut Scratch,
         article: &Article<'_>,
         options: &ClassifyOptions,
         wanted: &[bool],
     ) -> Classification {
         let inner = &*self.inner;
-        let mut candidates: Vec<u32> = state
-            .literals()
-            .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
-            .chain(inner.always.iter().copied())
-            .filter(|&r| wanted[inner.rules[r as usize].topic])
-            .collect();
+        let Scratch {
+            state,
+            candidates,
+            fired,
+            occs,
+            spans,
+            items,
+            ranges,
+            overlaps,
+        } = scratch;
+        candidates.clear();
+        candidates.extend(
+            state
+                .literals()
+                .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
+                .chain(inner.always.iter().copied())
+                .filter(|&r| wanted[inner.rules[r as usize].topic]),
+        );
         candidates.sort_unstable();
         candidates.dedup();
 
-        // Fired rules, grouped by topic, in rule order.
-        let mut fired: Vec<Vec<(u32, Vec<Occ>)>> = vec![Vec::new(); inner.topics.len()];
-        let mut spans = Vec::new();
-        for r in candidates {
+        // Fired rules with their occurrences (a range of `occs`).
+        fired.clear();
+        occs.clear();
+        for &r in candidates.iter() {
             let rule = &inner.rules[r as usize];
             spans.clear();
-            if state.eval(&rule.node, &mut spans) {
-                let mut occ = std::mem::take(&mut spans);
-                occ.sort_unstable();
-                occ.dedup();
-                fired[rule.topic].push((r, occ));
+            if state.eval(&rule.node, spans) {
+                spans.sort_unstable();
+                spans.dedup();
+                let start = occs.len();
+                occs.extend_from_slice(spans);
+                fired.push((rule.topic, r, start..occs.len()));
             }
         }
+        // Grouped by topic; within a topic, positive rules compete for overlapping matches
+        // highest weight first (then rule order), so the result does not depend on the order of
+        // the file; negative rules are penalties and always count with all their matches.
+        let weight = |r: u32| inner.rules[r as usize].weight;
+        fired.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| weight(b.1).total_cmp(&weight(a.1)))
+                .then(a.1.cmp(&b.1))
+        });
 
-        let mut topics = Vec::new();
+        let mut topics = Vec::with_capacity(wanted.iter().filter(|w| **w).count());
+        let mut next = 0;
         for (t, topic) in inner.topics.iter().enumerate() {
+            let first = next;
+            while next < fired.len() && fired[next].0 == t {
+                next += 1;
+            }
             if !wanted[t] {
                 continue;
             }
-            // Positive rules compete for overlapping matches, highest weight first (then rule
-            // order), so the result does not depend on the order of the file; negative rules are
-            // penalties and always count with all their matches.
-            let rules_of_topic = &mut fired[t];
-            if rules_of_topic.is_empty() {
-                // Nothing fired: score 0, no evidence (the common case with many topics).
-                if options.min_score.is_some_and(|min| 0.0 < min) {
-                    continue;
+            let group = &fired[first..next];
+            items.clear();
+            ranges.clear();
+            for (k, (_, r, range)) in group.iter().enumerate() {
+                let start = items.len();
+                if weight(*r) > 0.0 {
+                    items.extend(occs[range.clone()].iter().map(|o| (k, *o)));
                 }
-                topics.push(TopicScore {
-                    topic: topic.id.clone(),
-                    score: 0.0,
-                    confidence: 0.0,
-                    label: 0.0 >= topic.threshold,
-                    evidence: Vec::new(),
-                });
-                continue;
+                ranges.push(start..items.len());
             }
-            rules_of_topic.sort_by(|(a, _), (b, _)| {
-                let (wa, wb) = (
-                    inner.rules[*a as usize].weight,
-                    inner.rules[*b as usize].weight,
-                );
-                wb.total_cmp(&wa).then(a.cmp(b))
-            });
-            let items: Vec<(usize, Occ)> = rules_of_topic
-                .iter()
-                .enumerate()
-                .filter(|(_, (r, _))| inner.rules[*r as usize].weight > 0.0)
-                .flat_map(|(k, (_, occ))| occ.iter().map(move |o| (k, *o)))
-                .collect();
-            let kept = resolve_overlaps(&items);
-            let mut owned: Vec<Vec<Occ>> = rules_of_topic
-                .iter()
-                .map(|(r, occ)| {
-                    if inner.rules[*r as usize].weight > 0.0 {
-                        Vec::new()
-                    } else {
-                        occ.clone()
-                    }
-                })
-                .collect();
-            for ((k, o), keep) in items.iter().zip(kept) {
-                if keep {
-                    owned[*k].push(*o);
-                }
-            }
+            resolve_overlaps(items, overlaps);
             let mut score = 0.0;
             let mut evidence = Vec::new();
-            for ((r, occ), mut own) in rules_of_topic.iter().zip(owned) {
-                if !occ.is_empty() && own.is_empty() {
+            for (k, (_, r, range)) in group.iter().enumerate() {
+                let rule = &inner.rules[*r as usize];
+                // The occurrences the rule is credited with, in text order: the kept ones for a
+                // positive rule, all of them for a penalty.
+                let positive = rule.weight > 0.0;
+                let kept = || ranges[k].clone().filter(|&i| overlaps.kept[i]);
+                if positive && !range.is_empty() && kept().next().is_none() {
                     continue; // every match was counted for a longer or heavier overlapping match
                 }
-                let rule = &inner.rules[*r as usize];
                 score += rule.weight;
                 if options.evidence {
-                    own.sort_unstable();
+                    let spans = if positive {
+                        kept().map(|i| span(state, article, &items[i].1)).collect()
+                    } else {
+                        occs[range.clone()]
+                            .iter()
+                            .map(|o| span(state, article, o))
+                            .collect()
+                    };
                     evidence.push(RuleEvidence {
                         rule_id: rule.id.clone(),
                         weight: rule.weight,
-                        spans: own.iter().map(|o| span(state, article, o)).collect(),
+                        spans,
                     });
                 }
             }
@@ -523,7 +533,7 @@ impl Engine {
                 continue;
             }
             topics.push(TopicScore {
-                topic: topic.id.clone(),
+                topic: inner.topic_ids[t].clone(),
                 score,
                 confidence: confidence(score, topic.threshold),
                 label: score >= topic.threshold,
@@ -541,14 +551,33 @@ impl Engine {
         Classification {
             article_id: article.id.to_owned(),
             topics,
-            rule_set_version: inner.info.version.clone(),
+            rule_set_version: inner.version.clone(),
         }
     }
 }
 
+/// The buffers of one classification, reused by the next one on the same thread.
+#[derive(Default)]
+struct Scratch {
+    /// The article's words and literal occurrences.
+    state: MatchState,
+    /// Rules with a literal in the text (plus those that need none).
+    candidates: Vec<u32>,
+    /// Rules that fired: topic, rule, their occurrences in `occs`.
+    fired: Vec<(usize, u32, std::ops::Range<usize>)>,
+    occs: Vec<Occ>,
+    /// One rule's occurrences while it is evaluated.
+    spans: Vec<Occ>,
+    /// One topic's occurrences of positive rules, `(index in the topic's group, occurrence)`.
+    items: Vec<(usize, Occ)>,
+    /// For each rule of the group, its range of `items`.
+    ranges: Vec<std::ops::Range<usize>>,
+    overlaps: Overlaps,
+}
+
 thread_local! {
     /// Match buffers reused from one `classify` call to the next on the same thread.
-    static SCRATCH: std::cell::Cell<Option<Box<MatchState>>> = const { std::cell::Cell::new(None) };
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Articles with more words than this do not leave their (large) buffers behind in [`SCRATCH`].

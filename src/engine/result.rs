@@ -1,6 +1,8 @@
 //! What classifying an article returns. Field names follow the protobuf JSON mapping of the
 //! service contract (lowerCamelCase), so the CLI and the gRPC service print the same shape.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::article::Field;
@@ -13,16 +15,16 @@ pub struct Classification {
     pub article_id: String,
     /// Topics sorted by score, highest first, then by id.
     pub topics: Vec<TopicScore>,
-    /// `rule_set.version` of the rules that classified the article.
-    pub rule_set_version: String,
+    /// `rule_set.version` of the rules that classified the article (shared with the engine).
+    pub rule_set_version: Arc<str>,
 }
 
 /// One topic's result.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicScore {
-    /// Topic id.
-    pub topic: String,
+    /// Topic id (shared with the engine: cloning it does not copy the text).
+    pub topic: Arc<str>,
     /// Sum of the weights of the rules that fired, overlapping matches counted once.
     pub score: f64,
     /// `score / (score + threshold)` for a positive score, else 0; in `[0, 1)`, 0.5 at the
@@ -38,8 +40,8 @@ pub struct TopicScore {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleEvidence {
-    /// Rule id.
-    pub rule_id: String,
+    /// Rule id (shared with the engine).
+    pub rule_id: Arc<str>,
     /// Rule weight, as added to the score.
     pub weight: f64,
     /// The matches it is credited with, by field then position; empty for a rule that fires

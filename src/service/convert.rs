@@ -133,7 +133,7 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
             .topics
             .into_iter()
             .map(|t| pb::TopicScore {
-                topic: t.topic,
+                topic: t.topic.to_string(),
                 score: t.score,
                 confidence: t.confidence,
                 label: t.label,
@@ -141,7 +141,7 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
                     .evidence
                     .into_iter()
                     .map(|e| pb::RuleEvidence {
-                        rule_id: e.rule_id,
+                        rule_id: e.rule_id.to_string(),
                         weight: e.weight,
                         spans: e
                             .spans
@@ -160,7 +160,7 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
                     .collect(),
             })
             .collect(),
-        rule_set_version: c.rule_set_version,
+        rule_set_version: c.rule_set_version.to_string(),
         offset_encoding: encoding(offsets) as i32,
     }
 }

@@ -300,7 +300,7 @@ impl Tokens {
         let (mut exact, mut parts) = std::mem::take(&mut self.scratch);
         self.keys.clear();
         self.records.clear();
-        fill_tokens(text, options, self, &mut exact, &mut parts);
+        fill_tokens(text, options, self, &mut exact, &mut parts, true);
         self.scratch = (exact, parts);
     }
 }
@@ -311,6 +311,7 @@ fn fill_tokens(
     tokens: &mut Tokens,
     exact: &mut String,
     parts: &mut Vec<Range<usize>>,
+    fast: bool,
 ) {
     let view = View::build(text, options);
     let v: &str = &view.text;
@@ -318,7 +319,29 @@ fn fill_tokens(
     tokens.records.reserve(v.len() / 5 + 1);
     // View end of the previous word, to attach a possessive `'s` after an abbreviation.
     let mut previous_end = usize::MAX;
-    for (offset, segment) in WordSegments::new(v) {
+    for (offset, segment, plain) in WordSegments::new(v) {
+        if fast && plain && (segment.len() != 1 || !segment.eq_ignore_ascii_case("s")) {
+            // The common case: an ASCII word without periods, colons or apostrophes. Its exact
+            // key is itself; its folded key is its lowercase, stored once when it is lowercase.
+            let end = offset + segment.len();
+            let exact_start = tokens.keys.len() as u32;
+            tokens.keys.push_str(segment);
+            let exact_end = tokens.keys.len() as u32;
+            let fold = if segment.bytes().any(|b| b.is_ascii_uppercase()) {
+                tokens.keys.push_str(segment);
+                tokens.keys[exact_end as usize..].make_ascii_lowercase();
+                exact_end..tokens.keys.len() as u32
+            } else {
+                exact_start..exact_end
+            };
+            tokens.records.push(TokenRecord {
+                fold,
+                exact: exact_start..exact_end,
+                span: view.original_range(offset..end),
+            });
+            previous_end = end;
+            continue;
+        }
         if !has_alphanumeric(segment) {
             continue;
         }
@@ -448,8 +471,9 @@ impl<'a> WordSegments<'a> {
         }
     }
 
-    /// The next word run of the ASCII piece, if any.
-    fn next_ascii(&mut self) -> Option<(usize, &'a str)> {
+    /// The next word run of the ASCII piece, if any, and whether it is *plain*: only letters,
+    /// digits and `_`, with at least one letter or digit.
+    fn next_ascii(&mut self) -> Option<(usize, &'a str, bool)> {
         use AsciiClass::*;
         let bytes = self.text.as_bytes();
         let end = self.ascii.end;
@@ -469,6 +493,8 @@ impl<'a> WordSegments<'a> {
             return None;
         }
         let start = i;
+        let mut plain = true;
+        let mut alphanumeric = ascii_class(bytes[i]) != ExtendNumLet;
         i += 1;
         while i < end {
             let (before, here) = (ascii_class(bytes[i - 1]), ascii_class(bytes[i]));
@@ -476,27 +502,38 @@ impl<'a> WordSegments<'a> {
                 // WB5, WB8, WB9, WB10, WB13a, WB13b.
                 (Letter | Numeric, Letter | Numeric)
                 | (Letter | Numeric | ExtendNumLet, ExtendNumLet)
-                | (ExtendNumLet, Letter | Numeric) => i += 1,
+                | (ExtendNumLet, Letter | Numeric) => {
+                    alphanumeric |= here != ExtendNumLet;
+                    i += 1
+                }
                 // WB6, WB7: letter (MidLetter | MidNumLetQ) letter.
-                (Letter, MidLetter | MidNumLet) if class_at(i + 1) == Letter => i += 2,
+                (Letter, MidLetter | MidNumLet) if class_at(i + 1) == Letter => {
+                    plain = false;
+                    i += 2
+                }
                 // WB11, WB12: digit (MidNum | MidNumLetQ) digit.
-                (Numeric, MidNum | MidNumLet) if class_at(i + 1) == Numeric => i += 2,
+                (Numeric, MidNum | MidNumLet) if class_at(i + 1) == Numeric => {
+                    plain = false;
+                    i += 2
+                }
                 _ => break,
             }
         }
         self.ascii = i..end;
-        Some((start, &self.text[start..i]))
+        Some((start, &self.text[start..i], plain && alphanumeric))
     }
 }
 
 impl<'a> Iterator for WordSegments<'a> {
-    type Item = (usize, &'a str);
+    /// Byte offset, segment, and whether the segment is plain ASCII (letters, digits, `_`, at
+    /// least one letter or digit).
+    type Item = (usize, &'a str, bool);
 
-    fn next(&mut self) -> Option<(usize, &'a str)> {
+    fn next(&mut self) -> Option<(usize, &'a str, bool)> {
         loop {
             if let Some((base, segments)) = &mut self.unicode {
                 match segments.next() {
-                    Some((offset, segment)) => return Some((*base + offset, segment)),
+                    Some((offset, segment)) => return Some((*base + offset, segment, false)),
                     None => self.unicode = None,
                 }
             }
@@ -785,9 +822,48 @@ mod segmentation_properties {
     /// Pieces that exercise WB3..WB13b and the ASCII/Unicode hand-over: letters, digits, the mid
     /// characters, separators, combining marks after a separator, ZWJ, CJK, emoji, NBSP, U+3000.
     const PIECES: &[&str] = &[
-        "a", "Bc", "7", "_", ".", ":", "'", ",", ";", "-", "/", " ", "  ", "\t", "\n", "\r\n",
-        "\r", "\u{b}", "\u{c}", "é", "e\u{301}", "\u{301}", "日本", "😀", "\u{200d}", "ß",
-        "\u{a0}", "\u{3000}", "U.S.", "3.5", "1,000", "don't", "\"", "(", "\u{5d0}", "\u{ff21}",
+        "a",
+        "Bc",
+        "7",
+        "_",
+        ".",
+        ":",
+        "'",
+        ",",
+        ";",
+        "-",
+        "/",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\u{b}",
+        "\u{c}",
+        "é",
+        "e\u{301}",
+        "\u{301}",
+        "日本",
+        "😀",
+        "\u{200d}",
+        "ß",
+        "\u{a0}",
+        "\u{3000}",
+        "U.S.",
+        "3.5",
+        "1,000",
+        "s",
+        "S",
+        "'s",
+        "Geneva.The",
+        "UPDATE:",
+        "Ab",
+        "don't",
+        "\"",
+        "(",
+        "\u{5d0}",
+        "\u{ff21}",
     ];
 
     fn reference(text: &str) -> Vec<(usize, &str)> {
@@ -796,8 +872,34 @@ mod segmentation_properties {
             .collect()
     }
 
+    fn words(text: &str, fast: bool) -> Vec<(String, String, std::ops::Range<usize>)> {
+        let mut tokens = super::Tokens::default();
+        let (mut exact, mut parts) = (String::new(), Vec::new());
+        let options = super::NormalizeOptions::default();
+        super::fill_tokens(text, options, &mut tokens, &mut exact, &mut parts, fast);
+        (0..tokens.len())
+            .map(|i| {
+                (
+                    tokens.folded(i).into(),
+                    tokens.exact(i).into(),
+                    tokens.span(i),
+                )
+            })
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// The plain-word fast path of tokenization gives the same keys and spans as the general
+        /// path.
+        #[test]
+        fn plain_word_fast_path_equals_general_path(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+        ) {
+            let text: String = parts.concat();
+            prop_assert_eq!(words(&text, true), words(&text, false), "text {:?}", text);
+        }
 
         /// The ASCII fast path gives the same word segments as unicode-segmentation (issue #6).
         #[test]
@@ -806,7 +908,12 @@ mod segmentation_properties {
         ) {
             let text: String = parts.concat();
             let fast: Vec<(usize, &str)> = WordSegments::new(&text)
-                .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
+                .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
+                .map(|(o, s, plain)| {
+                    // `plain` is right whenever it is claimed.
+                    assert!(!plain || s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                    (o, s)
+                })
                 .collect();
             prop_assert_eq!(fast, reference(&text), "text {:?}", text);
         }
@@ -814,7 +921,12 @@ mod segmentation_properties {
         #[test]
         fn word_segments_equal_unicode_segmentation_on_any_text(text in "\\PC{0,40}") {
             let fast: Vec<(usize, &str)> = WordSegments::new(&text)
-                .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
+                .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
+                .map(|(o, s, plain)| {
+                    // `plain` is right whenever it is claimed.
+                    assert!(!plain || s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                    (o, s)
+                })
                 .collect();
             prop_assert_eq!(fast, reference(&text), "text {:?}", text);
         }
