@@ -98,6 +98,77 @@ fn head_key(head: &[u8]) -> u32 {
     u32::from_le_bytes([head[0], head[1], head[2], 0])
 }
 
+/// A map from words to `V`, fast for short words: a word of at most 15 bytes is packed into a
+/// `u128` key (its bytes, zero-padded, and its length in the last byte), so a lookup hashes two
+/// machine words and compares integers instead of chasing a pointer to compare strings; longer
+/// words go to an ordinary map.
+#[derive(Debug)]
+pub(crate) struct StrMap<V> {
+    short: FxHashMap<u128, V>,
+    long: FxHashMap<Box<str>, V>,
+}
+
+impl<V> Default for StrMap<V> {
+    fn default() -> Self {
+        StrMap {
+            short: FxHashMap::default(),
+            long: FxHashMap::default(),
+        }
+    }
+}
+
+fn pack(word: &str) -> Option<u128> {
+    let bytes = word.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+fn unpack(key: u128) -> String {
+    let buf = key.to_le_bytes();
+    String::from_utf8_lossy(&buf[..buf[15] as usize]).into_owned()
+}
+
+impl<V: Copy> StrMap<V> {
+    /// The value of `word`.
+    #[inline]
+    pub fn get(&self, word: &str) -> Option<&V> {
+        match pack(word) {
+            Some(key) => self.short.get(&key),
+            None => self.long.get(word),
+        }
+    }
+
+    /// The value of `word`, inserting `value` first if it has none.
+    pub fn get_or_insert(&mut self, word: &str, value: V) -> V {
+        *self.get_or_insert_mut(word, value)
+    }
+
+    /// The value of `word`, mutable, inserting `value` first if it has none.
+    pub fn get_or_insert_mut(&mut self, word: &str, value: V) -> &mut V {
+        match pack(word) {
+            Some(key) => self.short.entry(key).or_insert(value),
+            None => self.long.entry(word.into()).or_insert(value),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.short.is_empty() && self.long.is_empty()
+    }
+
+    /// Every word and its value (the words are copied out).
+    pub fn iter(&self) -> impl Iterator<Item = (String, &V)> + '_ {
+        self.short
+            .iter()
+            .map(|(k, v)| (unpack(*k), v))
+            .chain(self.long.iter().map(|(k, v)| (k.to_string(), v)))
+    }
+}
+
 /// A sequence of atoms that must match consecutive words.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledLiteral {
@@ -108,13 +179,13 @@ pub(crate) struct CompiledLiteral {
 #[derive(Debug, Default)]
 pub(crate) struct Dictionary {
     /// Folded keys, while building; [`Dictionary::finish`] moves them into `words`.
-    folded: FxHashMap<Box<str>, AtomId>,
+    folded: StrMap<AtomId>,
     /// Every folded word the dictionary knows: its folded atom ([`NO_ATOM`] if none), and
     /// whether an `{Exact}` key folds to it (then `exact` is looked up too). One lookup per
     /// word in the common case.
-    pub words: FxHashMap<Box<str>, (AtomId, bool)>,
-    pub exact: FxHashMap<Box<str>, AtomId>,
-    pub prefix: FxHashMap<Box<str>, AtomId>,
+    pub words: StrMap<(AtomId, bool)>,
+    pub exact: StrMap<AtomId>,
+    pub prefix: StrMap<AtomId>,
     /// Shortest and longest prefix, in bytes, to bound the lookups per word.
     pub prefix_bytes: (usize, usize),
     /// For the first [`PREFIX_HEAD_BYTES`] bytes of the prefixes: the byte lengths of the
@@ -147,7 +218,7 @@ impl Dictionary {
                 (&mut self.prefix, t)
             }
         };
-        let id = *map.entry(text).or_insert(next);
+        let id = map.get_or_insert(&text, next);
         if id == next {
             self.atom_count += 1;
             self.starts.push(Vec::new());
@@ -180,22 +251,19 @@ impl Dictionary {
     /// Drops build-time indexes; builds the word index and the prefix head index.
     pub fn finish(&mut self, options: NormalizeOptions) {
         self.literal_ids = FxHashMap::default();
-        let mut words: FxHashMap<Box<str>, (AtomId, bool)> = std::mem::take(&mut self.folded)
-            .into_iter()
-            .map(|(k, atom)| (k, (atom, false)))
-            .collect();
+        let mut words = StrMap::default();
+        for (key, &atom) in std::mem::take(&mut self.folded).iter() {
+            words.get_or_insert(&key, (atom, false));
+        }
         let mut folded = String::new();
-        for exact in self.exact.keys() {
+        for (exact, _) in self.exact.iter() {
             folded.clear();
-            crate::text::fold_key(exact, options, &mut folded);
-            words
-                .entry(folded.as_str().into())
-                .or_insert((NO_ATOM, true))
-                .1 = true;
+            crate::text::fold_key(&exact, options, &mut folded);
+            words.get_or_insert_mut(&folded, (NO_ATOM, true)).1 = true;
         }
         self.words = words;
         let mut heads: FxHashMap<u32, u64> = FxHashMap::default();
-        for p in self.prefix.keys() {
+        for (p, _) in self.prefix.iter() {
             // A prefix has at least MIN_PREFIX_CHARS characters, so at least that many bytes.
             let head = head_key(&p.as_bytes()[..PREFIX_HEAD_BYTES]);
             *heads.entry(head).or_default() |= 1 << p.len().min(63);
@@ -429,5 +497,38 @@ impl<'a> Compiler<'a> {
             atoms.push(self.dictionary.atom(key));
         }
         Some(self.dictionary.literal(atoms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StrMap;
+
+    #[test]
+    fn str_map_packs_short_words_and_keeps_long_ones() {
+        let mut map = StrMap::default();
+        let words = [
+            "",
+            "a",
+            "aid",
+            "fifteen_bytes__",
+            "sixteen_bytes___",
+            "é日本",
+            "a\u{0}",
+        ];
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(map.get_or_insert(w, i), i);
+        }
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(map.get(w), Some(&i), "{w:?}");
+            assert_eq!(map.get_or_insert(w, 99), i);
+        }
+        assert_eq!(map.get("ai"), None);
+        assert_eq!(map.get("sixteen_bytes__"), None);
+        let mut back: Vec<String> = map.iter().map(|(k, _)| k).collect();
+        back.sort();
+        let mut expected: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        expected.sort();
+        assert_eq!(back, expected);
     }
 }
