@@ -1008,3 +1008,44 @@ mod properties {
         }
     }
 }
+
+/// Topics with equal scores come in id order, whatever their order in the file (issue #6: the
+/// result is now built in id order and sorted by score alone, stably).
+#[test]
+fn equal_scores_are_ordered_by_topic_id_not_file_order() {
+    let toml = r#"
+        [rule_set]
+        name = "t"
+        version = "1"
+        [[topics]]
+        id = "zeta"
+        [[topics]]
+        id = "alpha"
+        [[topics]]
+        id = "mid"
+        [[topics]]
+        id = "beta"
+        [[rules]]
+        id = "z"
+        topic = "zeta"
+        query = "x"
+        [[rules]]
+        id = "m"
+        topic = "mid"
+        query = "x"
+    "#;
+    let engine = Engine::from_toml("t.toml", toml).unwrap();
+    let article = Article {
+        id: "",
+        title: "",
+        body: "x",
+    };
+    let result = engine
+        .classify(&article, &ClassifyOptions::default())
+        .unwrap();
+    let order: Vec<_> = result.topics.iter().map(|t| (&*t.topic, t.score)).collect();
+    assert_eq!(
+        order,
+        [("mid", 1.0), ("zeta", 1.0), ("alpha", 0.0), ("beta", 0.0)]
+    );
+}

@@ -137,6 +137,10 @@ struct Inner {
     topics: Vec<TopicInfo>,
     /// The topic ids and the version, shared by every classification.
     topic_ids: Vec<Arc<str>>,
+    /// Topic indexes in id order, and each topic's position in that order: results are built
+    /// in id order, so a stable sort by score alone gives "score, then id".
+    by_id: Vec<usize>,
+    id_rank: Vec<usize>,
     version: Arc<str>,
     rules: Vec<CompiledRule>,
     /// For each literal, the rules that use it (ascending).
@@ -303,7 +307,15 @@ impl Engine {
                 rule_count: rules.iter().filter(|r| r.topic == i).count(),
             })
             .collect();
+        let mut by_id: Vec<usize> = (0..set.topics.len()).collect();
+        by_id.sort_by(|&a, &b| set.topics[a].id.cmp(&set.topics[b].id));
+        let mut id_rank = vec![0; by_id.len()];
+        for (rank, &t) in by_id.iter().enumerate() {
+            id_rank[t] = rank;
+        }
         let mut inner = Inner {
+            by_id,
+            id_rank,
             topic_ids: set.topics.iter().map(|t| t.id.as_str().into()).collect(),
             version: set.version.as_str().into(),
             info: RuleSetInfo {
@@ -475,14 +487,16 @@ impl Engine {
         // the file; negative rules are penalties and always count with all their matches.
         let weight = |r: u32| inner.rules[r as usize].weight;
         fired.sort_by(|a, b| {
-            a.0.cmp(&b.0)
+            inner.id_rank[a.0]
+                .cmp(&inner.id_rank[b.0])
                 .then_with(|| weight(b.1).total_cmp(&weight(a.1)))
                 .then(a.1.cmp(&b.1))
         });
 
         let mut topics = Vec::with_capacity(wanted.iter().filter(|w| **w).count());
         let mut next = 0;
-        for (t, topic) in inner.topics.iter().enumerate() {
+        for &t in &inner.by_id {
+            let topic = &inner.topics[t];
             let first = next;
             while next < fired.len() && fired[next].0 == t {
                 next += 1;
@@ -540,11 +554,8 @@ impl Engine {
                 evidence,
             });
         }
-        topics.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.topic.cmp(&b.topic))
-        });
+        // Stable: topics were pushed in id order.
+        topics.sort_by(|a, b| b.score.total_cmp(&a.score));
         if options.offset_encoding != OffsetEncoding::Utf8 {
             convert_spans(&mut topics, article, options.offset_encoding);
         }
