@@ -421,6 +421,12 @@ pub async fn health_status(
     timeout: Duration,
 ) -> Result<ServingStatus, ClientError> {
     let uri = endpoint.uri().to_string();
+    let no_answer = || {
+        ClientError(format!(
+            "no answer from {uri} within {:.3} s",
+            timeout.as_secs_f64()
+        ))
+    };
     let check = async {
         let channel = endpoint
             .connect_timeout(timeout)
@@ -435,8 +441,21 @@ pub async fn health_status(
             .check(request)
             .await
             .map_err(|status| {
+                // The call's own deadline (grpc-timeout) and the timer below are the same length;
+                // whichever fires first, it is the same event.
+                if matches!(
+                    status.code(),
+                    tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+                ) {
+                    return no_answer();
+                }
+                let name = if service.is_empty() {
+                    "the server".to_owned()
+                } else {
+                    format!("`{service}`")
+                };
                 ClientError(format!(
-                    "health check of `{service}` on {uri} failed: {}: {}",
+                    "health check of {name} on {uri} failed: {}: {}",
                     crate::server::code_name(status.code()),
                     status.message()
                 ))
@@ -445,10 +464,7 @@ pub async fn health_status(
     };
     match tokio::time::timeout(timeout, check).await {
         Ok(result) => result,
-        Err(_) => Err(ClientError(format!(
-            "no answer from {uri} within {:.3} s",
-            timeout.as_secs_f64()
-        ))),
+        Err(_) => Err(no_answer()),
     }
 }
 

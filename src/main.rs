@@ -140,7 +140,7 @@ struct ServeArgs {
     auth_token_file: Option<PathBuf>,
     /// Reload the rule file on SIGHUP only, without watching its directory (for file systems
     /// without change notifications).
-    #[arg(long, env = "RUBRIC_NO_WATCH_RULES")]
+    #[arg(long, env = "RUBRIC_NO_WATCH_RULES", value_parser = clap::builder::BoolishValueParser::new())]
     no_watch_rules: bool,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9090); off by default.
     #[arg(long, env = "RUBRIC_METRICS_LISTEN")]
@@ -255,8 +255,10 @@ impl From<Encoding> for OffsetEncoding {
     }
 }
 
-/// An article as JSON input.
+/// An article as JSON input (unknown keys are errors, so a misspelt `titel` is not silently an
+/// empty title).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct JsonArticle {
     #[serde(default)]
     id: String,
@@ -496,6 +498,7 @@ fn with_config_file(matches: &clap::ArgMatches) -> Result<(Vec<std::ffi::OsStrin
     let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
     let ids = serve_option_ids();
+    let switches = serve_switch_ids();
     for (key, value) in &table {
         if !ids.contains(key) {
             bail!(
@@ -510,12 +513,30 @@ fn with_config_file(matches: &clap::ArgMatches) -> Result<(Vec<std::ffi::OsStrin
         if explicit {
             continue;
         }
+        if let toml::Value::Boolean(on) = value {
+            if !switches.contains(key) {
+                bail!(
+                    "{}: `{key}` takes a value, not true or false",
+                    path.display()
+                );
+            }
+            if *on {
+                args.push(format!("--{}", key.replace('_', "-")).into());
+            }
+            continue;
+        }
+        if switches.contains(key) {
+            bail!(
+                "{}: `{key}` is a switch; write `{key} = true` or `{key} = false`",
+                path.display()
+            );
+        }
         let value = match value {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Float(f) => f.to_string(),
             other => bail!(
-                "{}: `{key}` is a {}; write a string or a number",
+                "{}: `{key}` is a {}; write a string, a number, or true/false for a switch",
                 path.display(),
                 other.type_str()
             ),
@@ -536,6 +557,20 @@ fn serve_option_ids() -> Vec<String> {
                 .filter(|a| a.get_long().is_some())
                 .map(|a| a.get_id().as_str().to_owned())
                 .filter(|id| !NOT_IN_CONFIG.contains(&id.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The ids of `serve`'s switches (options without a value, such as `no_watch_rules`).
+fn serve_switch_ids() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .find_subcommand("serve")
+        .map(|c| {
+            c.get_arguments()
+                .filter(|a| matches!(a.get_action(), clap::ArgAction::SetTrue))
+                .map(|a| a.get_id().as_str().to_owned())
                 .collect()
         })
         .unwrap_or_default()
@@ -565,6 +600,10 @@ fn print_config() -> Result<()> {
             .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         match value.first() {
+            Some(v) if serve_switch_ids().iter().any(|k| k == key) => {
+                let on = matches!(v.as_str(), "true" | "1" | "yes" | "on" | "y");
+                println!("{key} = {on}  # {source}");
+            }
             Some(v) if v.parse::<f64>().is_ok() => println!("{key} = {v}  # {source}"),
             Some(v) => println!("{key} = {}  # {source}", toml::Value::String(v.clone())),
             None => println!("# {key}: not set"),
@@ -628,22 +667,51 @@ fn json_article(input: &str, text: &str) -> Result<Option<JsonArticle>> {
     if !must && !text.trim_start().starts_with('{') {
         return Ok(None);
     }
+    // Text that is a JSON object must be a valid article; anything else is plain text.
+    let is_object = matches!(
+        serde_json::from_str::<serde_json::Value>(text),
+        Ok(serde_json::Value::Object(_))
+    );
     match parse_json_article(text) {
         Ok(article) => Ok(Some(article)),
-        Err(e) if must => bail!("{input}: {e}"),
+        Err(e) if must || is_object => bail!("{input}: {e}"),
         Err(_) => Ok(None),
     }
 }
 
-/// Parses one JSON article; only an object `{"id","title","body"}` is accepted.
+/// Parses one JSON article: an object `{"id","title","body"}`, or a Classify request
+/// `{"article": {...}}` (as in `seeds/classify-request.json`; its `options` are the command's
+/// flags here, so a request with options is refused). Unknown keys are errors.
 fn parse_json_article(text: &str) -> Result<JsonArticle, String> {
+    const SHAPE: &str = "expected an object {\"id\",\"title\",\"body\"}";
     if !text.trim_start().starts_with('{') {
-        return Err(
-            "not a JSON article: expected an object {\"id\",\"title\",\"body\"}".to_owned(),
-        );
+        return Err(format!("not a JSON article: {SHAPE}"));
     }
-    serde_json::from_str(text)
-        .map_err(|e| format!("not a JSON article {{\"id\",\"title\",\"body\"}}: {e}"))
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON article: {e}"))?;
+    let value = match value {
+        serde_json::Value::Object(mut map) if map.contains_key("article") => {
+            if map.len() > 1 {
+                return Err(
+                    "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score)"
+                        .to_owned(),
+                );
+            }
+            map.remove("article").unwrap_or_default()
+        }
+        other => other,
+    };
+    serde_json::from_value(value).map_err(|e| format!("not a JSON article ({SHAPE}): {e}"))
+}
+
+/// An article with neither title nor body text is a mistake (an empty file, a misnamed field),
+/// as the service says too (INVALID_ARGUMENT on `article.body`).
+fn require_text(article: &Article<'_>) -> Result<(), String> {
+    if article.title.trim().is_empty() && article.body.trim().is_empty() {
+        Err("empty article: no title and no body text".to_owned())
+    } else {
+        Ok(())
+    }
 }
 
 /// Splits a plain-text article: the first line is the title when a blank line follows it.
@@ -705,6 +773,9 @@ fn classify(args: ClassifyArgs) -> Result<ExitCode> {
                 }
             }
         };
+        if let Err(e) = require_text(&article) {
+            bail!("{input}: {e}");
+        }
         let result = engine.classify(&article, &options)?;
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
@@ -771,6 +842,7 @@ fn classify_jsonl(
                     title: &a.title,
                     body: &a.body,
                 };
+                require_text(&article).map_err(|e| (*n, e))?;
                 let result = engine
                     .classify(&article, options)
                     .map_err(|e| (*n, e.to_string()))?;

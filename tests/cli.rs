@@ -553,6 +553,49 @@ fn serve_config_file_precedence_and_print_config() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key `max_batch_sise`"));
 }
 
+/// A switch (`no_watch_rules`) can be set from the configuration file with a TOML boolean, and
+/// `--print-config` output can be read back as a configuration file (fresh-user report).
+#[test]
+fn serve_config_switches_and_print_config_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let print = |config: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_rubric"))
+            .args([
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--print-config",
+            ])
+            .env_remove("RUBRIC_NO_WATCH_RULES")
+            .output()
+            .unwrap();
+        assert_success(&o);
+        stdout(&o)
+    };
+    let on = write(dir.path(), "on.toml", "no_watch_rules = true\n");
+    let printed = print(&on);
+    assert!(
+        printed.contains("no_watch_rules = true  # config file"),
+        "{printed}"
+    );
+    let again = write(dir.path(), "again.toml", &printed);
+    assert!(print(&again).contains("no_watch_rules = true  # config file"));
+    let off = write(dir.path(), "off.toml", "no_watch_rules = false\n");
+    assert!(print(&off).contains("no_watch_rules = false"));
+    let wrong = write(dir.path(), "wrong.toml", "no_watch_rules = \"yes\"\n");
+    let o = rubric(
+        &[
+            "serve",
+            "--config",
+            wrong.to_str().unwrap(),
+            "--print-config",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("write `no_watch_rules = true`"));
+}
+
 mod import_phoenix {
     //! `rubric import phoenix` on the real PETRARCH2 dictionary
     //! (`../shared/data/dictionaries/Phoenix.IssueCoding.txt`), issue #6.
@@ -628,4 +671,43 @@ mod import_phoenix {
             .collect();
         assert_eq!(labelled, ["refugees"], "{v}");
     }
+}
+
+/// Empty or mis-shaped JSON is an error, not an empty article scored 0 (fresh-user report): an
+/// unknown key, `{}`, empty input, and a Classify request carrying options; a request without
+/// options is read for its article.
+#[test]
+fn classify_rejects_empty_and_misshaped_articles() {
+    for (input, message) in [
+        ("{}", "empty article"),
+        ("", "empty article"),
+        ("{\"titel\":\"Embassy\"}", "unknown field `titel`"),
+        (
+            "{\"article\":{\"body\":\"embassy\"},\"options\":{}}",
+            "options as flags",
+        ),
+    ] {
+        let o = rubric(&["classify", "-"], Some(input));
+        assert_eq!(o.status.code(), Some(2), "{input}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(message), "{input}: {err}");
+    }
+    let o = rubric(
+        &["classify", "--no-evidence", "-"],
+        Some("{\"article\":{\"id\":\"r1\",\"body\":\"The embassy reopened.\"}}"),
+    );
+    assert_success(&o);
+    assert!(
+        stdout(&o).contains("\"articleId\":\"r1\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = rubric(
+        &["classify", "--jsonl", "-"],
+        Some("{\"body\":\"embassy\"}\n{}\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["error"]["line"], 2);
 }
