@@ -83,8 +83,9 @@ impl Phrase {
 ///   category in lowercase with `-` turned into `_`; threshold 1);
 /// - a line `phrase [CODE]` becomes one rule of weight 1 whose query is an OR of quoted phrases,
 ///   one per generated form; the id is `topic.code.l<LINE>`;
-/// - `n:word` adds the plural PETRARCH generates (`y` → `ies`, otherwise `+s`); `v:word` adds
-///   the regular verb forms (`+s`; `+d` and `e` → `ing` after a final `e`, else `+ed`, `+ing`);
+/// - `n:word` adds the plural and `v:word` the regular verb forms, by PETRARCH2's rules (`+s`,
+///   `y` → `ies`; `+s`, `+d`/`+ed`, `+ing`) corrected by English spelling where those give a
+///   word that cannot occur (`crisiss` becomes `crises`, `clashs` `clashes`; reported);
 /// - `+` joins words that may be written with a space, a hyphen or nothing (rubric tokenizes a
 ///   hyphen like a space, so two forms: `a b` and `ab`); `_` inside a phrase is read as a space;
 /// - `~phrase` (and `~~phrase`) lines are exclusions: every rule of the same category with a form
@@ -277,6 +278,8 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
             for exclusion in &general {
                 not.extend(exclusion.forms.iter().cloned());
             }
+            let mut seen_not = BTreeSet::new();
+            not.retain(|f| seen_not.insert(f.clone()));
             let mut query = or_of(&phrase.forms);
             if !not.is_empty() {
                 query = format!("({query}) AND NOT ({})", or_of(&not));
@@ -374,7 +377,21 @@ fn expand(phrase: &str, line: usize, notes: &mut Vec<ImportNote>) -> Vec<String>
     }
     let mut forms = vec![String::new()];
     for word in cleaned.split_whitespace() {
-        let variants = word_forms(&word.to_lowercase());
+        let mut replaced = Vec::new();
+        let variants = word_forms(&word.to_lowercase(), &mut replaced);
+        if !replaced.is_empty() {
+            notes.push(note(
+                line,
+                format!(
+                    "`{word}`: English forms instead of PETRARCH2's {}",
+                    replaced
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         let mut next = Vec::with_capacity(forms.len() * variants.len());
         for form in &forms {
             for variant in &variants {
@@ -395,10 +412,11 @@ fn expand(phrase: &str, line: usize, notes: &mut Vec<ImportNote>) -> Vec<String>
 
 /// The forms of one dictionary word: `+` parts joined by a space or nothing, `n:`/`v:` parts
 /// inflected.
-fn word_forms(word: &str) -> Vec<String> {
+fn word_forms(word: &str, replaced: &mut Vec<String>) -> Vec<String> {
     let mut forms = vec![String::new()];
     for (k, part) in word.split('+').enumerate() {
-        let inflected = inflect(part);
+        let (inflected, petrarch_only) = inflect(part);
+        replaced.extend(petrarch_only);
         let mut next = Vec::new();
         for form in &forms {
             for variant in &inflected {
@@ -415,8 +433,95 @@ fn word_forms(word: &str) -> Vec<String> {
     forms
 }
 
-/// PETRARCH2's regular inflections of one part (`n:` nouns, `v:` verbs).
-fn inflect(part: &str) -> Vec<String> {
+/// The inflections of one part (`n:` nouns, `v:` verbs): PETRARCH2's regular rules (`+s`,
+/// `y` → `ies`; `+s`, `+ed`/`+d`, `+ing`), corrected by the regular English spelling rules
+/// where PETRARCH2's give a word that cannot occur in text (`crisiss`, `boxs`, `clashs`):
+/// `is` → `es`, `+es` after `s`/`x`/`z`/`ch`/`sh`, `-man` → `-men`, `y` after a vowel `+s`,
+/// `f`/`fe` → `ves` (beside `+s`), and no second plural for a noun already ending in `s`. The
+/// second value lists PETRARCH2's forms that were replaced, for the import report.
+fn inflect(part: &str) -> (Vec<String>, Vec<String>) {
+    let petrarch = petrarch_inflect(part);
+    let english = if let Some(noun) = part.strip_prefix("n:") {
+        let mut forms = vec![noun.to_owned()];
+        forms.extend(noun_plurals(noun));
+        forms
+    } else if let Some(verb) = part.strip_prefix("v:") {
+        verb_forms(verb)
+    } else {
+        return (petrarch, Vec::new());
+    };
+    let replaced = petrarch
+        .iter()
+        .filter(|f| !english.contains(f))
+        .cloned()
+        .collect();
+    (english, replaced)
+}
+
+fn sibilant(word: &str) -> bool {
+    ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| word.ends_with(e))
+}
+
+fn consonant_y(word: &str) -> Option<&str> {
+    let stem = word.strip_suffix('y')?;
+    (!stem.ends_with(['a', 'e', 'i', 'o', 'u'])).then_some(stem)
+}
+
+fn noun_plurals(noun: &str) -> Vec<String> {
+    if let Some(stem) = noun.strip_suffix("is") {
+        return vec![format!("{stem}es")];
+    }
+    if let Some(stem) = noun.strip_suffix("man") {
+        return vec![format!("{stem}men")];
+    }
+    if noun.ends_with('s') && !["ss", "us", "as"].iter().any(|e| noun.ends_with(e)) {
+        return Vec::new(); // written in the plural already (`n:soldiers`)
+    }
+    if sibilant(noun) {
+        return vec![format!("{noun}es")];
+    }
+    if let Some(stem) = consonant_y(noun) {
+        return vec![format!("{stem}ies")];
+    }
+    if let Some(stem) = noun.strip_suffix("fe") {
+        return vec![format!("{noun}s"), format!("{stem}ves")];
+    }
+    if let Some(stem) = noun.strip_suffix('f') {
+        return vec![format!("{noun}s"), format!("{stem}ves")];
+    }
+    vec![format!("{noun}s")]
+}
+
+fn verb_forms(verb: &str) -> Vec<String> {
+    let mut forms = vec![verb.to_owned()];
+    if let Some(stem) = consonant_y(verb) {
+        forms.extend([
+            format!("{stem}ies"),
+            format!("{stem}ied"),
+            format!("{verb}ing"),
+        ]);
+    } else if let Some(stem) = verb.strip_suffix('e') {
+        forms.extend([format!("{verb}s"), format!("{verb}d"), format!("{stem}ing")]);
+    } else if sibilant(verb) {
+        forms.extend([
+            format!("{verb}es"),
+            format!("{verb}ed"),
+            format!("{verb}ing"),
+        ]);
+    } else {
+        forms.extend([
+            format!("{verb}s"),
+            format!("{verb}ed"),
+            format!("{verb}ing"),
+        ]);
+    }
+    forms
+}
+
+/// PETRARCH2's own inflections (`PETRreader.read_issue_list`).
+fn petrarch_inflect(part: &str) -> Vec<String> {
     if let Some(noun) = part.strip_prefix("n:") {
         let plural = match noun.strip_suffix('y') {
             Some(stem) => format!("{stem}ies"),
@@ -477,15 +582,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inflections_follow_petrarch() {
-        assert_eq!(inflect("n:university"), ["university", "universities"]);
-        assert_eq!(inflect("n:teacher"), ["teacher", "teachers"]);
+    fn inflections_follow_petrarch_corrected_by_english_spelling() {
+        let forms = |part: &str| inflect(part).0;
+        assert_eq!(forms("n:university"), ["university", "universities"]);
+        assert_eq!(forms("n:teacher"), ["teacher", "teachers"]);
+        // Fresh-user report: PETRARCH2's rules give `crisiss`, `boxs`, `womans`, `clashs`.
         assert_eq!(
-            inflect("v:retaliate"),
+            inflect("n:crisis"),
+            (
+                vec!["crisis".into(), "crises".into()],
+                vec!["crisiss".into()]
+            )
+        );
+        assert_eq!(forms("n:box"), ["box", "boxes"]);
+        assert_eq!(forms("n:woman"), ["woman", "women"]);
+        assert_eq!(forms("n:thief"), ["thief", "thiefs", "thieves"]);
+        assert_eq!(forms("n:day"), ["day", "days"]);
+        assert_eq!(forms("n:soldiers"), ["soldiers"]);
+        assert_eq!(forms("n:apparatus"), ["apparatus", "apparatuses"]);
+        assert_eq!(
+            forms("v:clash"),
+            ["clash", "clashes", "clashed", "clashing"]
+        );
+        assert_eq!(
+            forms("v:carry"),
+            ["carry", "carries", "carried", "carrying"]
+        );
+        assert_eq!(
+            forms("v:retaliate"),
             ["retaliate", "retaliates", "retaliated", "retaliating"]
         );
-        assert_eq!(inflect("v:farm"), ["farm", "farms", "farmed", "farming"]);
-        assert_eq!(inflect("peace"), ["peace"]);
+        assert_eq!(forms("v:farm"), ["farm", "farms", "farmed", "farming"]);
+        assert_eq!(forms("peace"), ["peace"]);
     }
 
     #[test]

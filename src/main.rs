@@ -151,7 +151,8 @@ struct ServeArgs {
     /// Seconds (0 to 3600) to let calls in flight finish after SIGINT/SIGTERM before exiting anyway.
     #[arg(long, default_value_t = 10.0, env = "RUBRIC_DRAIN_TIMEOUT")]
     drain_timeout: f64,
-    /// Largest request or response message in bytes, at least 1024 (RESOURCE_EXHAUSTED beyond it).
+    /// Largest request or response message in bytes, at least 1024: a larger request gets
+    /// RESOURCE_EXHAUSTED, a larger response (as encoded on the wire, after compression) OUT_OF_RANGE.
     #[arg(long, default_value_t = 4 * 1024 * 1024, env = "RUBRIC_MAX_MESSAGE_BYTES")]
     max_message_bytes: usize,
     /// Largest article, title + body in bytes (INVALID_ARGUMENT beyond it).

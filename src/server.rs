@@ -380,7 +380,7 @@ where
                     {
                         Ok(result) => result?,
                         Err(_) => {
-                            warn!(path = %path, timeout_ms = timeout.as_millis() as u64, "deadline exceeded; call cancelled");
+                            tracing::debug!(path = %path, timeout_ms = timeout.as_millis() as u64, "deadline exceeded; call cancelled");
                             Status::from(ServiceError::DeadlineExceeded).into_http()
                         }
                     }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{debug, info, info_span, warn, Instrument, Span};
+use tracing::{debug, info, info_span, Instrument, Span};
 
 use crate::engine::{ClassifyOptions, Engine};
 use crate::error::{to_rpc_status, FieldViolation, ServiceError};
@@ -176,7 +176,7 @@ impl Drop for CancelGuard {
     fn drop(&mut self) {
         if !self.finished {
             let _entered = self.span.enter();
-            warn!("rpc cancelled before it finished (client went away or its deadline passed)");
+            info!("rpc cancelled before it finished (client went away or its deadline passed)");
         }
     }
 }
@@ -352,7 +352,7 @@ impl ClassifierService for Classifier {
                     };
                     let failed = response.is_err();
                     if tx.send(response).await.is_err() {
-                        warn!(count, "rpc cancelled before it finished (client went away)");
+                        info!(count, "rpc cancelled before it finished (client went away)");
                         return;
                     }
                     if failed {
@@ -360,7 +360,7 @@ impl ClassifierService for Classifier {
                     }
                 }
                 if tx.is_closed() {
-                    warn!(count, "rpc cancelled before it finished (client went away)");
+                    info!(count, "rpc cancelled before it finished (client went away)");
                 } else {
                     debug!(count, code = "OK", "rpc finished");
                 }
