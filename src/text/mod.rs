@@ -142,6 +142,9 @@ struct View<'a> {
     text: std::borrow::Cow<'a, str>,
     /// The map; empty when the view is the original.
     segments: Vec<Segment>,
+    /// The segment found last: words are mapped in text order, so the next one is usually at or
+    /// just after it.
+    cursor: std::cell::Cell<usize>,
 }
 
 impl<'a> View<'a> {
@@ -150,11 +153,13 @@ impl<'a> View<'a> {
             return View {
                 text: std::borrow::Cow::Borrowed(original),
                 segments: Vec::new(),
+                cursor: std::cell::Cell::new(0),
             };
         }
         let mut view = View {
             text: std::borrow::Cow::Owned(String::with_capacity(original.len())),
             segments: Vec::new(),
+            cursor: std::cell::Cell::new(0),
         };
         let bytes = original.as_bytes();
         let mut i = 0;
@@ -224,10 +229,30 @@ impl<'a> View<'a> {
     }
 
     fn segment_at(&self, view_offset: usize) -> &Segment {
-        let idx = self
-            .segments
-            .partition_point(|s| s.view_start as usize <= view_offset);
-        &self.segments[idx - 1]
+        let starts = |i: usize| self.segments[i].view_start as usize;
+        let mut i = self.cursor.get().min(self.segments.len() - 1);
+        if starts(i) > view_offset {
+            // Behind the cursor: search (not the usual case).
+            i = self
+                .segments
+                .partition_point(|s| s.view_start as usize <= view_offset)
+                - 1;
+        } else {
+            // At or after the cursor: step forward a few segments, then search the rest.
+            let mut steps = 0;
+            while i + 1 < self.segments.len() && starts(i + 1) <= view_offset {
+                i += 1;
+                steps += 1;
+                if steps == 8 {
+                    i += self.segments[i..]
+                        .partition_point(|s| s.view_start as usize <= view_offset)
+                        - 1;
+                    break;
+                }
+            }
+        }
+        self.cursor.set(i);
+        &self.segments[i]
     }
 
     /// Maps a view range `[start, end)` to the original.
