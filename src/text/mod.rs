@@ -891,6 +891,18 @@ mod segmentation_properties {
         "\u{ff21}",
     ];
 
+    /// The segments with a letter or digit, as [`WordSegments`] gives them; checks that `plain`
+    /// is right whenever it is claimed.
+    fn fast(text: &str) -> Vec<(usize, &str)> {
+        WordSegments::new(text)
+            .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
+            .map(|(o, s, plain)| {
+                assert!(!plain || s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                (o, s)
+            })
+            .collect()
+    }
+
     fn reference(text: &str) -> Vec<(usize, &str)> {
         text.split_word_bound_indices()
             .filter(|(_, s)| s.chars().any(char::is_alphanumeric))
@@ -932,28 +944,12 @@ mod segmentation_properties {
             parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
         ) {
             let text: String = parts.concat();
-            let fast: Vec<(usize, &str)> = WordSegments::new(&text)
-                .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
-                .map(|(o, s, plain)| {
-                    // `plain` is right whenever it is claimed.
-                    assert!(!plain || s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-                    (o, s)
-                })
-                .collect();
-            prop_assert_eq!(fast, reference(&text), "text {:?}", text);
+            prop_assert_eq!(fast(&text), reference(&text), "text {:?}", text);
         }
 
         #[test]
         fn word_segments_equal_unicode_segmentation_on_any_text(text in "\\PC{0,40}") {
-            let fast: Vec<(usize, &str)> = WordSegments::new(&text)
-                .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
-                .map(|(o, s, plain)| {
-                    // `plain` is right whenever it is claimed.
-                    assert!(!plain || s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-                    (o, s)
-                })
-                .collect();
-            prop_assert_eq!(fast, reference(&text), "text {:?}", text);
+            prop_assert_eq!(fast(&text), reference(&text), "text {:?}", text);
         }
     }
 }
