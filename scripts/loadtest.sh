@@ -148,5 +148,5 @@ verdict() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >=
   echo "| Classify p99 <= 2x Health/Check p99 at half the health check's maximum rate ($half req/s per client) | ${p99_ratio}x | $(verdict "$p99_ratio" 2 '<=') |"
   echo
   echo "Every run: no call failed but the in-flight streams h2load resets when its time is up"
-  echo "(server's grpc_server_handled_total and log), and the server finished at least as many OK calls as h2load counted."
+  echo "(server's grpc_server_handled_total by code), and the server finished at least as many OK calls as h2load counted."
 } | tee "$OUT/summary.md"
