@@ -600,14 +600,21 @@ fn print_config() -> Result<()> {
             .get_raw(key)
             .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        match value.first() {
+        let line = match value.first() {
             Some(v) if serve_switch_ids().iter().any(|k| k == key) => {
                 let on = matches!(v.as_str(), "true" | "1" | "yes" | "on" | "y");
-                println!("{key} = {on}  # {source}");
+                format!("{key} = {on}  # {source}")
             }
-            Some(v) if v.parse::<f64>().is_ok() => println!("{key} = {v}  # {source}"),
-            Some(v) => println!("{key} = {}  # {source}", toml::Value::String(v.clone())),
-            None => println!("# {key}: not set"),
+            Some(v) if v.parse::<f64>().is_ok() => format!("{key} = {v}  # {source}"),
+            Some(v) => format!("{key} = {}  # {source}", toml::Value::String(v.clone())),
+            None => format!("# {key}: not set"),
+        };
+        // A closed pipe (`--print-config | head`) ends the listing quietly.
+        if let Err(e) = writeln!(io::stdout(), "{line}") {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(e.into());
         }
     }
     Ok(())
