@@ -294,7 +294,31 @@ impl BalancedClient {
     }
 }
 
-/// Retries UNAVAILABLE, with backoff, while attempts are left.
+/// `true` for a failure another replica may not have: UNAVAILABLE, or a call whose connection
+/// closed under it. tonic reports the latter (a replica shutting down closes its connections) as
+/// CANCELLED with a transport error as its source, where grpc-go says UNAVAILABLE; the call's own
+/// deadline is CANCELLED too ("Timeout expired"), and is not retried.
+fn retryable(status: &Status) -> bool {
+    match status.code() {
+        Code::Unavailable => true,
+        Code::Cancelled => {
+            let mut transport = false;
+            let mut source = std::error::Error::source(status);
+            while let Some(e) = source {
+                if e.is::<tonic::TimeoutExpired>() {
+                    return false;
+                }
+                transport |= e.is::<tonic::transport::Error>();
+                source = e.source();
+            }
+            transport && !status.message().contains("Timeout expired")
+        }
+        _ => false,
+    }
+}
+
+/// Retries UNAVAILABLE and calls dropped with their connection ([`retryable`]), with backoff,
+/// while attempts are left.
 #[derive(Clone)]
 struct RetryUnavailable {
     attempts_left: u32,
@@ -307,7 +331,7 @@ impl<Req: Clone, Res> tower::retry::Policy<Req, Res, Status> for RetryUnavailabl
 
     fn retry(&mut self, _: &mut Req, result: &mut Result<Res, Status>) -> Option<Self::Future> {
         match result {
-            Err(status) if status.code() == Code::Unavailable && self.attempts_left > 1 => {
+            Err(status) if retryable(status) && self.attempts_left > 1 => {
                 self.attempts_left -= 1;
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 Some(self.backoff.next_backoff())
@@ -540,7 +564,10 @@ mod tests {
 
     #[tokio::test]
     async fn other_codes_are_not_retried() {
+        // CANCELLED without a transport error under it is the caller's own deadline or
+        // cancellation (scale-out CI run: a connection closed under a call is retried instead).
         for code in [
+            Code::Cancelled,
             Code::InvalidArgument,
             Code::DeadlineExceeded,
             Code::ResourceExhausted,
