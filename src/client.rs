@@ -294,27 +294,31 @@ impl BalancedClient {
     }
 }
 
-/// `true` for a failure another replica may not have: UNAVAILABLE, or a call whose connection
-/// closed under it. tonic reports the latter (a replica shutting down closes its connections) as
-/// CANCELLED with a transport error as its source, where grpc-go says UNAVAILABLE; the call's own
-/// deadline is CANCELLED too ("Timeout expired"), and is not retried.
+/// `true` for a failure another replica may not have: UNAVAILABLE, or a call lost with its
+/// connection (a replica shutting down closes its connections and refuses new streams). tonic
+/// reports the latter as CANCELLED or INTERNAL ("h2 protocol error") with a transport error as
+/// its source, where grpc-go says UNAVAILABLE. Every rubric call is a pure function of its
+/// request, so repeating one is safe. The call's own deadline ("Timeout expired") is not retried.
 fn retryable(status: &Status) -> bool {
-    match status.code() {
-        Code::Unavailable => true,
-        Code::Cancelled => {
-            let mut transport = false;
-            let mut source = std::error::Error::source(status);
-            while let Some(e) = source {
-                if e.is::<tonic::TimeoutExpired>() {
-                    return false;
-                }
-                transport |= e.is::<tonic::transport::Error>();
-                source = e.source();
-            }
-            transport && !status.message().contains("Timeout expired")
-        }
-        _ => false,
+    if status.code() == Code::Unavailable {
+        return true;
     }
+    if !matches!(
+        status.code(),
+        Code::Cancelled | Code::Internal | Code::Unknown
+    ) {
+        return false;
+    }
+    let mut transport = false;
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if e.is::<tonic::TimeoutExpired>() {
+            return false;
+        }
+        transport |= e.is::<tonic::transport::Error>();
+        source = e.source();
+    }
+    transport && !status.message().contains("Timeout expired")
 }
 
 /// Retries UNAVAILABLE and calls dropped with their connection ([`retryable`]), with backoff,
