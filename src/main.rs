@@ -588,6 +588,7 @@ fn print_config() -> Result<()> {
         return Ok(());
     };
     let original = matches.subcommand().map(|(_, m)| m);
+    let switches = serve_switch_ids();
     for key in serve_option_ids() {
         let key = key.as_str();
         let source = match original.and_then(|m| m.value_source(key)) {
@@ -601,7 +602,7 @@ fn print_config() -> Result<()> {
             .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         let line = match value.first() {
-            Some(v) if serve_switch_ids().iter().any(|k| k == key) => {
+            Some(v) if switches.iter().any(|k| k == key) => {
                 let on = matches!(v.as_str(), "true" | "1" | "yes" | "on" | "y");
                 format!("{key} = {on}  # {source}")
             }
