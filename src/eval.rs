@@ -139,6 +139,44 @@ pub struct ErrorCase {
     pub excerpt: String,
 }
 
+/// What one rule did on the labelled articles of its topic, for `rubric eval --by-rule`.
+///
+/// Counts are articles whose label for the rule's topic is known and on which the rule was
+/// counted in the topic's score (a rule whose every match was taken by a longer overlapping match
+/// of its topic is not counted). The columns follow the labelling-function analysis of Snorkel
+/// (Ratner et al., 2017): coverage, and empirical precision against the gold labels.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleReport {
+    /// Rule id.
+    pub rule: String,
+    /// The rule's topic.
+    pub topic: String,
+    /// The rule's weight.
+    pub weight: f64,
+    /// Articles the rule was counted on (`on_positive + on_negative`).
+    pub fired: u64,
+    /// Of those, articles labelled true for the topic.
+    pub on_positive: u64,
+    /// Of those, articles labelled false for the topic.
+    pub on_negative: u64,
+    /// `on_positive / fired`, 0 when the rule never fired.
+    pub precision: f64,
+    /// True positives the topic would lose without this rule: labelled, and the score minus
+    /// this rule's weight is below the threshold.
+    pub decisive_tp: u64,
+    /// False positives the topic would lose without this rule (same test).
+    pub decisive_fp: u64,
+}
+
+/// What to compute besides the per-topic counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Error cases kept per topic and kind (false positive, false negative); 0 keeps none.
+    pub max_errors: usize,
+    /// Compute [`Report::rules`].
+    pub by_rule: bool,
+}
+
 /// The evaluation of one set of labelled articles.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -155,23 +193,28 @@ pub struct Report {
     pub unknown_labels: Vec<String>,
     /// Up to `max_errors` false positives and false negatives per topic.
     pub errors: Vec<ErrorCase>,
+    /// With [`EvalOptions::by_rule`]: every rule of a scored topic, in rule file order (rules
+    /// that never fired included, with zero counts); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleReport>,
 }
 
-/// Classifies every article (in parallel) and scores the labels. `max_errors` bounds the error
-/// cases kept per topic and kind; 0 keeps none (and skips computing evidence).
-pub fn evaluate(engine: &Engine, articles: &[LabelledArticle], max_errors: usize) -> Report {
-    evaluate_with_progress(engine, articles, max_errors, &|| {})
+/// Classifies every article (in parallel) and scores the labels. Evidence is computed only when
+/// `options` asks for errors or per-rule counts.
+pub fn evaluate(engine: &Engine, articles: &[LabelledArticle], options: EvalOptions) -> Report {
+    evaluate_with_progress(engine, articles, options, &|| {})
 }
 
 /// [`evaluate`], calling `tick` once per classified article (for a progress bar).
 pub fn evaluate_with_progress(
     engine: &Engine,
     articles: &[LabelledArticle],
-    max_errors: usize,
+    eval_options: EvalOptions,
     tick: &(dyn Fn() + Sync),
 ) -> Report {
+    let max_errors = eval_options.max_errors;
     let options = ClassifyOptions {
-        evidence: max_errors > 0,
+        evidence: max_errors > 0 || eval_options.by_rule,
         ..ClassifyOptions::default()
     };
     let results: Vec<Classification> = articles
@@ -195,6 +238,25 @@ pub fn evaluate_with_progress(
     let mut errors: Vec<ErrorCase> = Vec::new();
     let mut error_count = vec![(0usize, 0usize); topics.len()];
     let mut unknown = std::collections::BTreeSet::new();
+    let mut rules: Vec<RuleReport> = engine
+        .rules()
+        .map(|(rule, topic, weight)| RuleReport {
+            rule: rule.to_owned(),
+            topic: topic.to_owned(),
+            weight,
+            fired: 0,
+            on_positive: 0,
+            on_negative: 0,
+            precision: 0.0,
+            decisive_tp: 0,
+            decisive_fp: 0,
+        })
+        .collect();
+    let rule_index: std::collections::HashMap<String, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rule.clone(), i))
+        .collect();
     for (a, result) in articles.iter().zip(&results) {
         for label in a.labels.keys() {
             if !topics.iter().any(|t| &t.id == label) {
@@ -207,6 +269,27 @@ pub fn evaluate_with_progress(
             };
             let scored = result.topics.iter().find(|s| *s.topic == *topic.id);
             let predicted = scored.is_some_and(|s| s.label);
+            if eval_options.by_rule {
+                for (s, e) in scored
+                    .iter()
+                    .flat_map(|s| s.evidence.iter().map(move |e| (s, e)))
+                {
+                    let r = &mut rules[rule_index[&*e.rule_id]];
+                    r.fired += 1;
+                    if gold {
+                        r.on_positive += 1;
+                    } else {
+                        r.on_negative += 1;
+                    }
+                    if s.label && s.score - e.weight < topic.threshold {
+                        if gold {
+                            r.decisive_tp += 1;
+                        } else {
+                            r.decisive_fp += 1;
+                        }
+                    }
+                }
+            }
             let c = &mut counts[t];
             match (gold, predicted) {
                 (true, true) => c.tp += 1,
@@ -285,6 +368,14 @@ pub fn evaluate_with_progress(
         });
     }
     let n = reports.len().max(1) as f64;
+    if eval_options.by_rule {
+        for r in &mut rules {
+            r.precision = ratio(r.on_positive, r.fired);
+        }
+        rules.retain(|r| reports.iter().any(|t| t.topic == r.topic));
+    } else {
+        rules.clear();
+    }
     errors.sort_by(|a, b| (&a.topic, a.kind).cmp(&(&b.topic, b.kind)));
     Report {
         articles: articles.len() as u64,
@@ -301,6 +392,7 @@ pub fn evaluate_with_progress(
         },
         unknown_labels: unknown.into_iter().collect(),
         errors,
+        rules,
     }
 }
 

@@ -95,6 +95,10 @@ struct EvalArgs {
     /// List up to N false positives and N false negatives per topic, with the evidence in context.
     #[arg(long, value_name = "N", default_value_t = 0)]
     errors: usize,
+    /// Also report each rule: on how many labelled articles it was counted, how many of them are
+    /// labelled true (its precision), and how many true and false positives depend on it alone.
+    #[arg(long)]
+    by_rule: bool,
     /// Labelled JSON Lines files.
     #[arg(required = true)]
     data: Vec<PathBuf>,
@@ -913,7 +917,11 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let tick = || progress.inc(1);
     let mut reports = Vec::new();
     for (name, articles) in &files {
-        let report = rubric::eval::evaluate_with_progress(&engine, articles, args.errors, &tick);
+        let options = rubric::eval::EvalOptions {
+            max_errors: args.errors,
+            by_rule: args.by_rule,
+        };
+        let report = rubric::eval::evaluate_with_progress(&engine, articles, options, &tick);
         reports.push((name.clone(), report));
     }
     progress.finish_and_clear();
@@ -990,6 +998,34 @@ fn write_report(
             "not scored (no such topic in the rules): {}",
             report.unknown_labels.join(", ")
         )?;
+    }
+    if !report.rules.is_empty() {
+        writeln!(
+            out,
+            "\n{:<40} {:>6} {:>6} {:>6} {:>6} {:>10} {:>12} {:>12}",
+            "rule",
+            "weight",
+            "fired",
+            "on pos",
+            "on neg",
+            "precision",
+            "decisive tp",
+            "decisive fp"
+        )?;
+        for r in &report.rules {
+            writeln!(
+                out,
+                "{:<40} {:>6} {:>6} {:>6} {:>6} {:>10.3} {:>12} {:>12}",
+                r.rule,
+                r.weight,
+                r.fired,
+                r.on_positive,
+                r.on_negative,
+                r.precision,
+                r.decisive_tp,
+                r.decisive_fp
+            )?;
+        }
     }
     for e in &report.errors {
         let kind = e.kind.replace('_', " ");

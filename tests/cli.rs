@@ -492,6 +492,109 @@ fn eval_counts_and_scores_are_exact() {
     assert!(text.contains("nothing fired: z"), "{text}");
 }
 
+/// `rubric eval --by-rule`: per rule, the labelled articles it was counted on, how many are
+/// labelled true, and the true and false positives that depend on it alone (exact counts); a
+/// rule that never fires is listed with zeros.
+#[test]
+fn eval_by_rule_counts_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[rule_set]\nname = \"e\"\nversion = \"1\"\n[[topics]]\nid = \"t\"\nthreshold = 1.0\n\
+         [[rules]]\nid = \"t.a\"\ntopic = \"t\"\nquery = 'a'\nweight = 1.0\n\
+         [[rules]]\nid = \"t.b\"\ntopic = \"t\"\nquery = 'b'\nweight = 0.5\n\
+         [[rules]]\nid = \"t.c\"\ntopic = \"t\"\nquery = 'c'\nweight = 0.5\n\
+         [[rules]]\nid = \"t.never\"\ntopic = \"t\"\nquery = 'zzz'\nweight = 1.0\n",
+    );
+    // "a b": labelled, score 1.5: t.a decides it (0.5 without it), t.b does not (1.0 without it).
+    // "b c": a false positive at exactly 1.0 that each of t.b and t.c decides.
+    // "a": t.a alone. "c": 0.5, not labelled. "d": nothing fires. "a" without a label: not counted.
+    let data = write(
+        dir.path(),
+        "data.jsonl",
+        concat!(
+            r#"{"id":"1","body":"a b","labels":{"t":true}}"#,
+            "\n",
+            r#"{"id":"2","body":"b c","labels":{"t":false}}"#,
+            "\n",
+            r#"{"id":"3","body":"a","labels":{"t":true}}"#,
+            "\n",
+            r#"{"id":"4","body":"c","labels":{"t":true}}"#,
+            "\n",
+            r#"{"id":"5","body":"d","labels":{"t":false}}"#,
+            "\n",
+            r#"{"id":"6","body":"a","labels":{}}"#,
+            "\n",
+        ),
+    );
+    let args = |format: &str| {
+        [
+            "eval",
+            "--by-rule",
+            "--format",
+            format,
+            "--rules",
+            rules.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ]
+        .map(str::to_owned)
+    };
+    let json = args("json");
+    let o = rubric(&json.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_success(&o);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rows: Vec<(String, u64, u64, u64, f64, u64, u64)> = v["files"][0]["report"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_owned(),
+                r["fired"].as_u64().unwrap(),
+                r["on_positive"].as_u64().unwrap(),
+                r["on_negative"].as_u64().unwrap(),
+                r["precision"].as_f64().unwrap(),
+                r["decisive_tp"].as_u64().unwrap(),
+                r["decisive_fp"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("t.a".to_owned(), 2, 2, 0, 1.0, 2, 0),
+            ("t.b".to_owned(), 2, 1, 1, 0.5, 0, 1),
+            ("t.c".to_owned(), 2, 1, 1, 0.5, 0, 1),
+            ("t.never".to_owned(), 0, 0, 0, 0.0, 0, 0),
+        ]
+    );
+    // Without the flag the JSON has no `rules` list, and the text table shows the same rows.
+    let o = rubric(
+        &[
+            "eval",
+            "--format",
+            "json",
+            "--rules",
+            rules.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+        None,
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["files"][0]["report"].get("rules").is_none());
+    let text = args("text");
+    let o = rubric(&text.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_success(&o);
+    let text = stdout(&o);
+    assert!(text.contains("decisive tp"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("t.b ")).unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["t.b", "0.5", "2", "1", "1", "0.500", "0", "1"]
+    );
+}
+
 #[test]
 fn eval_reports_a_bad_line_with_its_number() {
     let dir = tempfile::tempdir().unwrap();

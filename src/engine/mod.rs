@@ -397,6 +397,14 @@ impl Engine {
         &self.inner.topics
     }
 
+    /// Every rule as `(rule id, topic id, weight)`, in rule file order.
+    pub fn rules(&self) -> impl ExactSizeIterator<Item = (&str, &str, f64)> + '_ {
+        self.inner
+            .rules
+            .iter()
+            .map(|r| (&*r.id, &*self.inner.topics[r.topic].id, r.weight))
+    }
+
     /// Classifies one article. See the module doc for how.
     ///
     /// Span offsets are in `options.offset_encoding` units of the ORIGINAL field text,
