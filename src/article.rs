@@ -50,4 +50,10 @@ impl<'a> Article<'a> {
             Field::Body => self.body,
         }
     }
+
+    /// Whether title and body are both empty or whitespace only: such an article has nothing to
+    /// classify (the service answers INVALID_ARGUMENT naming `article.body`; the CLI refuses it).
+    pub fn is_blank(&self) -> bool {
+        self.title.trim().is_empty() && self.body.trim().is_empty()
+    }
 }

@@ -720,7 +720,7 @@ fn parse_json_article(text: &str) -> Result<JsonArticle, String> {
 /// An article with neither title nor body text is a mistake (an empty file, a misnamed field),
 /// as the service says too (INVALID_ARGUMENT on `article.body`).
 fn require_text(article: &Article<'_>) -> Result<(), String> {
-    if article.title.trim().is_empty() && article.body.trim().is_empty() {
+    if article.is_blank() {
         Err("empty article: no title and no body text".to_owned())
     } else {
         Ok(())

@@ -127,9 +127,10 @@ pub fn record_call(path: &str, code: Code, elapsed: Duration) {
 }
 
 /// Records the topics an article was labelled with.
-pub fn record_labels<'a>(topics: impl Iterator<Item = &'a str>) {
+pub fn record_labels<'a>(topics: impl Iterator<Item = &'a std::sync::Arc<str>>) {
     for topic in topics {
-        metrics::counter!("rubric_topic_labels_total", "topic" => topic.to_owned()).increment(1);
+        // The engine's shared id: a reference count, not a copy of the string per request.
+        metrics::counter!("rubric_topic_labels_total", "topic" => topic.clone()).increment(1);
     }
 }
 

@@ -88,31 +88,18 @@ fn health_check_exit_codes() {
 /// without it the handshake fails (1).
 #[test]
 fn health_check_over_mutual_tls() {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let leaf = |names: Vec<String>| {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
+    let pki = support::pki();
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, content: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
-    let (client_cert, client_key) = leaf(vec!["client".into()]);
-    let ca_pem = write("ca.pem", &ca.pem());
-    let server_cert = write("server.pem", &server_cert);
-    let server_key = write("server.key", &server_key);
-    let client_cert = write("client.pem", &client_cert);
-    let client_key = write("client.key", &client_key);
+    let ca_pem = write("ca.pem", &pki.ca);
+    let server_cert = write("server.pem", &pki.server_cert);
+    let server_key = write("server.key", &pki.server_key);
+    let client_cert = write("client.pem", &pki.client_cert);
+    let client_key = write("client.key", &pki.client_key);
     let server = Server::start(&[
         "--tls-cert",
         &server_cert,

@@ -1,11 +1,10 @@
 //! The gRPC service end to end: real servers on 127.0.0.1:0, the generated tonic client, the real
 //! binary where signals matter, and the real grpcurl 1.8.6 where the handed cases say so.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -17,6 +16,10 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
+
+mod support;
+
+use support::{free_port, scrape, Server as Binary};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -905,105 +908,6 @@ mod handed_cases {
     }
 }
 
-/// The real `rubric serve` binary on an ephemeral port, with its log captured.
-struct Binary {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-impl Binary {
-    fn start(extra: &[&str]) -> Binary {
-        Binary::start_with_format("json", extra)
-    }
-
-    fn start_with_format(format: &str, extra: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rubric"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", format])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start rubric serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if v["message"] == "serving" {
-                        let _ = addr_tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
-                    }
-                } else if let Some(addr) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-                {
-                    if line.contains(" serving ") {
-                        let _ = addr_tx.send(addr.to_owned());
-                    }
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server logs its address")
-            .parse()
-            .expect("a socket address");
-        Binary { child, addr, log }
-    }
-
-    /// A channel to the server.
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect")
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Give the log reader a moment to drain the pipe.
-                std::thread::sleep(Duration::from_millis(50));
-                return status;
-            }
-            if start.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!("did not exit within {limit:?}\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The grpcurl commands of the README, run as written against a real server (with its address
 /// in place of 127.0.0.1:50051): they must all succeed, and the classification must show labels.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1373,23 +1277,6 @@ mod limits {
     }
 }
 
-/// Fetches `http://addr/metrics` with a plain HTTP/1.0 request.
-fn scrape(addr: SocketAddr) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("metrics listener");
-    stream
-        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text
-}
-
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
 /// Prometheus metrics: calls by service, method and canonical code, latency histogram, topic
 /// labels, rule set info, and reloads (success and failure).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1495,39 +1382,8 @@ mod security {
 
     use super::*;
     use rubric::server::{Secret, TlsConfig};
+    use support::{pki, Pki};
     use tonic::transport::{Certificate, ClientTlsConfig, Identity};
-
-    struct Pki {
-        ca: String,
-        server_cert: String,
-        server_key: String,
-        client_cert: String,
-        client_key: String,
-    }
-
-    fn pki() -> Pki {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-        let leaf = |names: Vec<String>| {
-            let key = rcgen::KeyPair::generate().unwrap();
-            let cert = rcgen::CertificateParams::new(names)
-                .unwrap()
-                .signed_by(&key, &ca)
-                .unwrap();
-            (cert.pem(), key.serialize_pem())
-        };
-        let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
-        let (client_cert, client_key) = leaf(vec!["client".into()]);
-        Pki {
-            ca: ca.pem(),
-            server_cert,
-            server_key,
-            client_cert,
-            client_key,
-        }
-    }
 
     async fn tls_channel(
         addr: SocketAddr,

@@ -29,7 +29,12 @@ pub(crate) fn validate(
             "required: send the article to classify",
         )),
         Some(a) => {
-            if a.title.trim().is_empty() && a.body.trim().is_empty() {
+            let text = crate::Article {
+                id: &a.id,
+                title: &a.title,
+                body: &a.body,
+            };
+            if text.is_blank() {
                 violations.push(FieldViolation::new(
                     format!("{prefix}article.body"),
                     "title and body are both empty or blank: send the text of the article in body (and its headline in title)",

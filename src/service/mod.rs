@@ -220,7 +220,7 @@ fn run(
             // Validation checked the topics, so this is a bug if it happens.
             ServiceError::Internal(format!("engine rejected validated options: {e}"))
         })?;
-    crate::metrics::record_labels(result.topics.iter().filter(|t| t.label).map(|t| &*t.topic));
+    crate::metrics::record_labels(result.topics.iter().filter(|t| t.label).map(|t| &t.topic));
     Ok(convert::classification(result, options.offset_encoding))
 }
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the deployment tests: the real `rubric serve` binary on an ephemeral port.
+//! Helpers shared by the integration tests: the real `rubric serve` binary on an ephemeral port,
+//! its metrics, and a test certificate authority.
 
 #![allow(dead_code)]
 
@@ -24,8 +25,14 @@ pub struct Server {
 impl Server {
     /// Starts a server and waits for its `"message":"serving"` log line (with the bound address).
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_with_format("json", extra)
+    }
+
+    /// [`Server::start`] with `--log-format format` (`json` or `text`); the address is read from
+    /// the `serving` line of either format.
+    pub fn start_with_format(format: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(RUBRIC)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", format])
             .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -43,6 +50,13 @@ impl Server {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                     if v["message"] == "serving" {
                         let _ = addr_tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                } else if let Some(addr) = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("addr="))
+                {
+                    if line.contains(" serving ") {
+                        let _ = addr_tx.send(addr.to_owned());
                     }
                 }
                 let mut log = sink.lock().unwrap();
@@ -72,6 +86,7 @@ impl Server {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Give the log reader a moment to drain the pipe.
                 std::thread::sleep(Duration::from_millis(50));
                 return status;
             }
@@ -86,6 +101,15 @@ impl Server {
     /// The log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// A plaintext tonic channel to the server.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
     }
 }
 
@@ -130,4 +154,43 @@ pub fn classify_ok(metrics: SocketAddr) -> u64 {
 /// Whether `CI` is set: then a missing tool is a failure, not a skip.
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
+}
+
+/// A test certificate authority and two leaves it signed, in PEM (rcgen).
+pub struct Pki {
+    /// The CA certificate.
+    pub ca: String,
+    /// Server certificate for `localhost` and `127.0.0.1`.
+    pub server_cert: String,
+    /// Its key.
+    pub server_key: String,
+    /// Client certificate (`client`).
+    pub client_cert: String,
+    /// Its key.
+    pub client_key: String,
+}
+
+/// Makes a fresh [`Pki`].
+pub fn pki() -> Pki {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let leaf = |names: Vec<String>| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
+    let (client_cert, client_key) = leaf(vec!["client".into()]);
+    Pki {
+        ca: ca.pem(),
+        server_cert,
+        server_key,
+        client_cert,
+        client_key,
+    }
 }
