@@ -52,6 +52,8 @@ def evaluate(path):
             "precision": precision_score(gold, predicted, zero_division=0),
             "recall": recall_score(gold, predicted, zero_division=0),
             "f1": f1_score(gold, predicted, zero_division=0),
+            # For paired comparisons (scripts/evaluate.sh): the ids predicted true.
+            "predicted_true": [r["id"] for r, p in zip(labelled, predicted) if p],
         }
     return out
 
