@@ -137,25 +137,30 @@ for f in rubric["files"]:
 print("""
 ## Notes
 
-- The rules are written from the topic definitions in `seeds/rules.toml`, not fitted to these
-  lines; a held-out set from the same sources judges them. `rubric eval --errors N` lists the
-  misses and false alarms with the evidence in context, and `rubric eval --by-rule` each rule's
-  precision and the true and false positives it decides alone.
-- Rules 2026.11.3 widened `aid` to the humanitarian emergencies that ReliefWeb and EM-DAT count
-  (natural disasters striking people, with their dead, displaced, homes and crops; epidemics with
-  cases or deaths; food crises; harm to civilians in armed conflict), added the vocabulary of
-  relief work (shelter items, water and sanitation, rescue, evacuation, medical response,
-  psychosocial support, relief organisations) and gave full weight to the signals whose measured
-  precision was high. Vocabulary was chosen by reading the misses of the even lines of
-  `disaster_news_validation.jsonl`, then of the odd lines; the halves table above shows the
-  result on each.
+- How the rules were written, so these figures can be read for what they are: from the topic
+  definitions in `seeds/rules.toml`, by concept (a word list per kind of event), never a rule
+  for a line. They are not blind to these files, though: rules 2026.11.3 widened `aid` after
+  reading its misses here, first on the even lines of `disaster_news_validation.jsonl`, then on
+  the odd ones, so both halves were read and the dev figures are optimistic. When only the even
+  lines had been read, aid F1 rose from 0.519 to 0.692 on them and from 0.506 to 0.619 on the
+  unread odd lines: reading the misses overstated the gain by about half. The halves table shows
+  the spread between halves, not a held-out check; the held-out set from the same sources is.
+- Robustness came before these figures: everyday sentences that use aid words in another sense
+  (a rescued draw, relief pitchers, a stadium evacuated for a fire alarm, a financial aid package,
+  storm clouds over the stock market) are a test (`tests/engine.rs`,
+  `default_rules_leave_everyday_false_friends_of_aid_alone`) that no default rule labels `aid`.
+  Ambiguous words weigh 0.5 (they need a second signal), and full weight goes to them only next to
+  the people or relief they concern. Making those sentences pass cost about 0.01 of aid F1 here.
+- `rubric eval --errors N` lists the misses and false alarms with the evidence in context, and
+  `rubric eval --by-rule` each rule's precision and the true and false positives it decides alone.
 - `disaster_news_validation.jsonl` / aid is the source's `aid_related`, Figure Eight's parent
   label, whose children include `military` and `security`: the misses table shows how many of
   aid's misses are lines labelled security. Those are about fighting, troops and policing with no
   relief in them, and the topic borders put them under security, so the aid rules leave them.
 - `plover.jsonl` labels are event codes of single sentences (the CAMEO event type), so a sentence
   about food aid coded as an AGREE event counts as a false positive here, and CAMEO's "provide
-  aid" includes military aid and asylum, which this rule set calls security and diplomacy; with
-  10 positive lines, its aid figures are very noisy.""")
+  aid" includes military aid and asylum, which this rule set calls security and diplomacy. With
+  10 positive lines, its aid figures mean little, and "yes" against a baseline of 0.000 says only
+  that the rules find some of them.""")
 PY
 echo "wrote EVALUATION.md"

@@ -393,7 +393,7 @@ fn python_client_against_a_real_server() {
     assert!(out.contains("offsets in UTF-16 code units"), "{out}");
     // As in the README: the title's "aid convoys" at UTF-16 [33:44].
     assert!(
-        out.contains("aid\tscore 7\tconfidence 0.875\tLABEL"),
+        out.contains("aid\tscore 7.5\tconfidence 0.882\tLABEL"),
         "{out}"
     );
     assert!(out.contains("    title[33:44] 'aid convoys'"), "{out}");
@@ -460,7 +460,7 @@ fn rust_client_example_over_two_replicas() {
         .unwrap();
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("aid\tscore 7\t"), "{stdout}");
+    assert!(stdout.contains("aid\tscore 7.5\t"), "{stdout}");
     assert!(stdout.contains("60 calls, 0 failed"), "{stdout}");
     for s in &servers {
         assert!(stdout.contains(&format!("http://{}", s.addr)), "{stdout}");
