@@ -133,8 +133,8 @@ pub struct ErrorCase {
     pub id: String,
     /// Score of the topic.
     pub score: f64,
-    /// For each counted rule: its id and the evidence with context, `…before[match]after…`.
-    pub rules: Vec<(String, Vec<String>)>,
+    /// The counted rules, each with its evidence in context.
+    pub rules: Vec<RuleExcerpts>,
     /// The beginning of the article, for a miss where nothing fired.
     pub excerpt: String,
 }
@@ -159,8 +159,8 @@ pub struct RuleReport {
     pub on_positive: u64,
     /// Of those, articles labelled false for the topic.
     pub on_negative: u64,
-    /// `on_positive / fired`, 0 when the rule never fired.
-    pub precision: f64,
+    /// `on_positive / fired`; `None` (JSON `null`) when the rule never fired.
+    pub precision: Option<f64>,
     /// True positives the topic would lose without this rule: labelled, and the score minus
     /// this rule's weight is below the threshold.
     pub decisive_tp: u64,
@@ -175,6 +175,16 @@ pub struct EvalOptions {
     pub max_errors: usize,
     /// Compute [`Report::rules`].
     pub by_rule: bool,
+}
+
+/// A rule counted on an error case, and where it matched.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleExcerpts {
+    /// Rule id.
+    pub rule: String,
+    /// Each match with up to 60 characters of context on each side, the match in brackets:
+    /// `…before[match]after…`.
+    pub excerpts: Vec<String>,
 }
 
 /// The evaluation of one set of labelled articles.
@@ -247,7 +257,7 @@ pub fn evaluate_with_progress(
             fired: 0,
             on_positive: 0,
             on_negative: 0,
-            precision: 0.0,
+            precision: None,
             decisive_tp: 0,
             decisive_fp: 0,
         })
@@ -322,7 +332,10 @@ pub fn evaluate_with_progress(
                                     context(text, span.start, span.end)
                                 })
                                 .collect();
-                            (e.rule_id.to_string(), contexts)
+                            RuleExcerpts {
+                                rule: e.rule_id.to_string(),
+                                excerpts: contexts,
+                            }
                         })
                         .collect()
                 })
@@ -370,13 +383,18 @@ pub fn evaluate_with_progress(
     let n = reports.len().max(1) as f64;
     if eval_options.by_rule {
         for r in &mut rules {
-            r.precision = ratio(r.on_positive, r.fired);
+            r.precision = (r.fired > 0).then(|| ratio(r.on_positive, r.fired));
         }
         rules.retain(|r| reports.iter().any(|t| t.topic == r.topic));
     } else {
         rules.clear();
     }
-    errors.sort_by(|a, b| (&a.topic, a.kind).cmp(&(&b.topic, b.kind)));
+    // Rule-file topic order, as in the table; false positives first, then false negatives.
+    let rank = |e: &ErrorCase| {
+        let topic = topics.iter().position(|t| t.id == e.topic);
+        (topic, e.kind != "false_positive")
+    };
+    errors.sort_by_key(rank);
     Report {
         articles: articles.len() as u64,
         topics: reports,

@@ -260,10 +260,10 @@ impl From<Encoding> for OffsetEncoding {
     }
 }
 
-/// An article as JSON input (unknown keys are errors, so a misspelt `titel` is not silently an
-/// empty title).
+/// An article as JSON input. Other keys (a corpus's `url`, `date`, `labels`...) are read past
+/// and named once on standard error, so a misspelt `titel` is seen; an article with neither a
+/// title nor a body is an error that names the keys it had.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct JsonArticle {
     #[serde(default)]
     id: String,
@@ -271,6 +271,42 @@ struct JsonArticle {
     title: String,
     #[serde(default)]
     body: String,
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl JsonArticle {
+    fn article<'a>(&'a self, default_id: &'a str) -> Result<Article<'a>, String> {
+        let article = Article {
+            id: if self.id.is_empty() {
+                default_id
+            } else {
+                &self.id
+            },
+            title: &self.title,
+            body: &self.body,
+        };
+        if article.is_blank() && !self.other.is_empty() {
+            let keys: Vec<&str> = self.other.keys().map(String::as_str).collect();
+            return Err(format!(
+                "empty article: no title and no body text (other keys: {}; rubric reads id, title, body)",
+                keys.join(", ")
+            ));
+        }
+        require_text(&article)?;
+        Ok(article)
+    }
+}
+
+/// Says once per input which keys of its JSON articles were not read.
+fn note_ignored_keys(input: &str, keys: &std::collections::BTreeSet<String>) {
+    if !keys.is_empty() {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        eprintln!(
+            "note: {input}: not read: {} (rubric reads id, title, body)",
+            keys.join(", ")
+        );
+    }
 }
 
 fn main() -> ExitCode {
@@ -694,7 +730,7 @@ fn json_article(input: &str, text: &str) -> Result<Option<JsonArticle>> {
 
 /// Parses one JSON article: an object `{"id","title","body"}`, or a Classify request
 /// `{"article": {...}}` (as in `seeds/classify-request.json`; its `options` are the command's
-/// flags here, so a request with options is refused). Unknown keys are errors.
+/// flags here, so a request with options is refused). Other keys are kept in `other`.
 fn parse_json_article(text: &str) -> Result<JsonArticle, String> {
     const SHAPE: &str = "expected an object {\"id\",\"title\",\"body\"}";
     if !text.trim_start().starts_with('{') {
@@ -772,11 +808,13 @@ fn classify(args: ClassifyArgs) -> Result<ExitCode> {
         let text = read_input(input)?;
         let json = json_article(input, &text)?;
         let article = match &json {
-            Some(a) => Article {
-                id: if a.id.is_empty() { input } else { &a.id },
-                title: &a.title,
-                body: &a.body,
-            },
+            Some(a) => {
+                let article = a
+                    .article(input)
+                    .map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
+                note_ignored_keys(input, &a.other.keys().cloned().collect());
+                article
+            }
             None => {
                 let (title, body) = plain_article(&text);
                 Article {
@@ -822,6 +860,7 @@ fn classify_jsonl(
     };
     let mut failed = 0;
     let mut line_number = 0usize;
+    let mut ignored = std::collections::BTreeSet::new();
     loop {
         let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
@@ -839,9 +878,11 @@ fn classify_jsonl(
             batch.push((line_number, line));
         }
         if batch.is_empty() {
+            note_ignored_keys(input, &ignored);
             return Ok(failed);
         }
-        let results: Vec<Result<Option<String>, (usize, String)>> = batch
+        type Classified = (String, Vec<String>);
+        let results: Vec<Result<Option<Classified>, (usize, String)>> = batch
             .par_iter()
             .map(|(n, bytes)| {
                 let line =
@@ -850,23 +891,20 @@ fn classify_jsonl(
                     return Ok(None);
                 }
                 let a = parse_json_article(line).map_err(|e| (*n, e))?;
-                let article = Article {
-                    id: &a.id,
-                    title: &a.title,
-                    body: &a.body,
-                };
-                require_text(&article).map_err(|e| (*n, e))?;
+                let article = a.article("").map_err(|e| (*n, e))?;
                 let result = engine
                     .classify(&article, options)
                     .map_err(|e| (*n, e.to_string()))?;
-                serde_json::to_string(&result)
-                    .map(Some)
-                    .map_err(|e| (*n, e.to_string()))
+                let json = serde_json::to_string(&result).map_err(|e| (*n, e.to_string()))?;
+                Ok(Some((json, a.other.into_keys().collect())))
             })
             .collect();
         for result in results {
             match result {
-                Ok(Some(json)) => writeln!(out, "{json}")?,
+                Ok(Some((json, keys))) => {
+                    ignored.extend(keys);
+                    writeln!(out, "{json}")?
+                }
                 Ok(None) => {}
                 Err((line, message)) => {
                     eprintln!("error: {input}:{line}: {message}");
@@ -890,11 +928,16 @@ fn read_labelled(path: &PathBuf) -> Result<Vec<LabelledArticle>> {
         if line.trim().is_empty() {
             continue;
         }
-        let article: LabelledArticle = serde_json::from_str(line).with_context(|| {
-            format!(
-                "{}:{}: not a labelled article {{\"id\",\"title\",\"body\",\"labels\":{{topic:bool}}}}",
+        let article: LabelledArticle = serde_json::from_str(line).map_err(|e| {
+            // serde_json counts lines inside the value ("at line 1 column 59"): give the file's
+            // line and the column in it instead.
+            let message = e.to_string();
+            let message = message.rsplit_once(" at line ").map_or(&*message, |(m, _)| m);
+            anyhow::anyhow!(
+                "{}:{}:{}: not a labelled article {{\"id\",\"title\",\"body\",\"labels\":{{topic:bool}}}}: {message}",
                 path.display(),
-                n + 1
+                n + 1,
+                e.column()
             )
         })?;
         out.push(article);
@@ -961,8 +1004,8 @@ fn write_report(
 ) -> Result<()> {
     writeln!(
         out,
-        "{file}: {} articles, rules {rules} (version {version})",
-        report.articles
+        "{file}: {}, rules {rules} (version {version})",
+        count(report.articles as usize, "article")
     )?;
     writeln!(
         out,
@@ -1002,26 +1045,26 @@ fn write_report(
     if !report.rules.is_empty() {
         writeln!(
             out,
-            "\n{:<40} {:>6} {:>6} {:>6} {:>6} {:>10} {:>12} {:>12}",
+            "\n{:<40} {:>6} {:>6} {:>13} {:>14} {:>10} {:>12} {:>12}",
             "rule",
             "weight",
             "fired",
-            "on pos",
-            "on neg",
+            "labelled-true",
+            "labelled-false",
             "precision",
-            "decisive tp",
-            "decisive fp"
+            "decisive-tp",
+            "decisive-fp"
         )?;
         for r in &report.rules {
             writeln!(
                 out,
-                "{:<40} {:>6} {:>6} {:>6} {:>6} {:>10.3} {:>12} {:>12}",
+                "{:<40} {:>6} {:>6} {:>13} {:>14} {:>10} {:>12} {:>12}",
                 r.rule,
                 r.weight,
                 r.fired,
                 r.on_positive,
                 r.on_negative,
-                r.precision,
+                r.precision.map_or("-".to_owned(), |p| format!("{p:.3}")),
                 r.decisive_tp,
                 r.decisive_fp
             )?;
@@ -1033,9 +1076,9 @@ fn write_report(
         if e.rules.is_empty() {
             writeln!(out, "  nothing fired: {}", e.excerpt)?;
         }
-        for (rule, contexts) in &e.rules {
-            writeln!(out, "  rule {rule}")?;
-            for c in contexts {
+        for r in &e.rules {
+            writeln!(out, "  rule {}", r.rule)?;
+            for c in &r.excerpts {
                 writeln!(out, "    {c}")?;
             }
         }
