@@ -543,8 +543,9 @@ fn eval_by_rule_counts_are_exact() {
     let o = rubric(&json.iter().map(String::as_str).collect::<Vec<_>>(), None);
     assert_success(&o);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let rows: Vec<(String, u64, u64, u64, Option<f64>, u64, u64)> = v["files"][0]["report"]
-        ["rules"]
+    // rule, fired, labelled true, labelled false, precision, decisive TP, decisive FP
+    type Row = (String, u64, u64, u64, Option<f64>, u64, u64);
+    let rows: Vec<Row> = v["files"][0]["report"]["rules"]
         .as_array()
         .unwrap()
         .iter()
