@@ -304,8 +304,9 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
                     });
                     continue;
                 }
+                let after_and = matches!(out.last(), Some(Lexeme { kind: Tok::And, .. }));
                 out.push(Lexeme {
-                    kind: word_token(word, span.clone())?,
+                    kind: word_token(word, span.clone(), after_and)?,
                     span,
                 });
             }
@@ -318,7 +319,8 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
     Ok(out)
 }
 
-fn word_token(word: &str, span: QuerySpan) -> Result<Tok, ParseError> {
+/// `after_and`: the previous token is `AND`, so a fix for `-x` or `+x` must not add another.
+fn word_token(word: &str, span: QuerySpan, after_and: bool) -> Result<Tok, ParseError> {
     match word {
         "AND" => return Ok(Tok::And),
         "OR" => return Ok(Tok::Or),
@@ -346,12 +348,20 @@ fn word_token(word: &str, span: QuerySpan) -> Result<Tok, ParseError> {
             let (message, help) = if sign == '+' {
                 (
                     "`+` before a term does not make it required here".to_owned(),
-                    format!("write AND {rest}"),
+                    if after_and {
+                        format!("write {rest}")
+                    } else {
+                        format!("write AND {rest}")
+                    },
                 )
             } else {
                 (
                     format!("`{sign}` before a term does not exclude it here"),
-                    format!("write AND NOT {rest}"),
+                    if after_and {
+                        format!("write NOT {rest}")
+                    } else {
+                        format!("write AND NOT {rest}")
+                    },
                 )
             };
             return Err(ParseError::new(message, span.start..span.start + 1).help(help));
@@ -731,10 +741,12 @@ mod tests {
             ("Zürich Genève", "Genève", "`Zürich AND Genève`"),
             ("\"hearing aid\" foo", "foo", "`\"hearing aid\" AND foo`"),
             ("aid -hearing", "-", "AND NOT hearing"),
-            ("aid AND -hearing", "-", "AND NOT hearing"),
-            ("aid AND !hearing", "!", "AND NOT hearing"),
+            // After an AND, the fix is NOT alone (fresh-user review, 2026-11-30: following
+            // "write AND NOT hearing" literally gave "aid AND AND NOT hearing").
+            ("aid AND -hearing", "-", "write NOT hearing"),
+            ("aid AND !hearing", "!", "write NOT hearing"),
             ("aid +convoy", "+", "AND convoy"),
-            ("aid AND +convoy", "+", "AND convoy"),
+            ("aid AND +convoy", "+", "write convoy"),
             ("a && b", "&&", "AND"),
             ("a || b", "||", "OR"),
             ("peace and talks", "and", "write AND"),
