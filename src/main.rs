@@ -309,6 +309,15 @@ fn note_ignored_keys(input: &str, keys: &std::collections::BTreeSet<String>) {
     }
 }
 
+/// Whether writing to standard output failed because its reader closed the pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match parse_with_config() {
         Ok(cli) => cli,
@@ -328,6 +337,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) if err.is::<Reported>() => ExitCode::from(2),
+        // The reader went away (`rubric classify --jsonl big.jsonl | head`): what it read was
+        // complete, so stop quietly, as a Unix filter does.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

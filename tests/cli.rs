@@ -787,6 +787,31 @@ mod import_phoenix {
     }
 }
 
+/// A reader that stops early (`rubric classify --jsonl big.jsonl | head`) ends rubric quietly
+/// with status 0, not "error: Broken pipe" and status 2 (second fresh-user review, 2026-11-30).
+#[test]
+fn classify_stops_quietly_when_its_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "{\"body\":\"Aid convoys reached the refugee camp.\"}\n";
+    let input = write(dir.path(), "big.jsonl", &line.repeat(20_000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rubric"))
+        .args(["classify", "--jsonl", input.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rubric");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("\"articleId\""), "{first}");
+    drop(stdout);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
+
 /// Keys other than id, title and body (a corpus's `url`, the eval data's `labels`) are read past
 /// and named once per input on standard error (second fresh-user review, 2026-11-30: `classify
 /// --jsonl` refused the dev data for its `labels`).
