@@ -153,13 +153,13 @@ pub struct RuleReport {
     pub topic: String,
     /// The rule's weight.
     pub weight: f64,
-    /// Articles the rule was counted on (`on_positive + on_negative`).
+    /// Articles the rule was counted on (`labelled_true + labelled_false`).
     pub fired: u64,
     /// Of those, articles labelled true for the topic.
-    pub on_positive: u64,
+    pub labelled_true: u64,
     /// Of those, articles labelled false for the topic.
-    pub on_negative: u64,
-    /// `on_positive / fired`; `None` (JSON `null`) when the rule never fired.
+    pub labelled_false: u64,
+    /// `labelled_true / fired`; `None` (JSON `null`) when the rule never fired.
     pub precision: Option<f64>,
     /// True positives the topic would lose without this rule: labelled, and the score minus
     /// this rule's weight is below the threshold.
@@ -182,9 +182,13 @@ pub struct EvalOptions {
 pub struct RuleExcerpts {
     /// Rule id.
     pub rule: String,
-    /// Each match with up to 60 characters of context on each side, the match in brackets:
-    /// `…before[match]after…`.
+    /// Each match with up to 60 characters of context on each side, the match in brackets, and
+    /// `…` where the context was cut: `…before[match]after…`. For people; the article's own
+    /// brackets are not escaped, so machines should read `spans`.
     pub excerpts: Vec<String>,
+    /// The same matches: field, `[start, end)` in UTF-8 bytes of that field (end exclusive),
+    /// and the original text.
+    pub spans: Vec<crate::engine::Span>,
 }
 
 /// The evaluation of one set of labelled articles.
@@ -255,8 +259,8 @@ pub fn evaluate_with_progress(
             topic: topic.to_owned(),
             weight,
             fired: 0,
-            on_positive: 0,
-            on_negative: 0,
+            labelled_true: 0,
+            labelled_false: 0,
             precision: None,
             decisive_tp: 0,
             decisive_fp: 0,
@@ -287,9 +291,9 @@ pub fn evaluate_with_progress(
                     let r = &mut rules[rule_index[&*e.rule_id]];
                     r.fired += 1;
                     if gold {
-                        r.on_positive += 1;
+                        r.labelled_true += 1;
                     } else {
-                        r.on_negative += 1;
+                        r.labelled_false += 1;
                     }
                     if s.label && s.score - e.weight < topic.threshold {
                         if gold {
@@ -335,6 +339,7 @@ pub fn evaluate_with_progress(
                             RuleExcerpts {
                                 rule: e.rule_id.to_string(),
                                 excerpts: contexts,
+                                spans: e.spans.clone(),
                             }
                         })
                         .collect()
@@ -383,7 +388,7 @@ pub fn evaluate_with_progress(
     let n = reports.len().max(1) as f64;
     if eval_options.by_rule {
         for r in &mut rules {
-            r.precision = (r.fired > 0).then(|| ratio(r.on_positive, r.fired));
+            r.precision = (r.fired > 0).then(|| ratio(r.labelled_true, r.fired));
         }
         rules.retain(|r| reports.iter().any(|t| t.topic == r.topic));
     } else {
@@ -416,14 +421,22 @@ pub fn evaluate_with_progress(
 
 /// `…before[match]after…` with up to 60 characters of context on each side (UTF-8 offsets).
 fn context(text: &str, start: usize, end: usize) -> String {
+    const CONTEXT: usize = 60;
     let before: String = {
-        let chars: Vec<char> = text[..start].chars().rev().take(60).collect();
+        let chars: Vec<char> = text[..start].chars().rev().take(CONTEXT).collect();
         chars.into_iter().rev().collect()
     };
-    let after: String = text[end..].chars().take(60).collect();
+    let after: String = text[end..].chars().take(CONTEXT).collect();
+    // An ellipsis only where the context was cut.
+    let cut_before = if before.len() < start { "…" } else { "" };
+    let cut_after = if after.len() < text.len() - end {
+        "…"
+    } else {
+        ""
+    };
     let clean = |s: &str| s.replace(['\n', '\r'], " ");
     format!(
-        "…{}[{}]{}…",
+        "{cut_before}{}[{}]{}{cut_after}",
         clean(&before),
         clean(&text[start..end]),
         clean(&after)
@@ -463,7 +476,13 @@ mod tests {
     }
 
     #[test]
-    fn context_marks_the_match() {
-        assert_eq!(context("a b c", 2, 3), "…a [b] c…");
+    fn context_marks_the_match_and_cuts_only_where_it_cuts() {
+        // Nothing cut: no ellipsis (second fresh-user review, 2026-11-30).
+        assert_eq!(context("a b c", 2, 3), "a [b] c");
+        let long = format!("{}x{}", "é".repeat(70), "b".repeat(70));
+        let at = "é".repeat(70).len();
+        let shown = context(&long, at, at + 1);
+        assert_eq!(shown, format!("…{}[x]{}…", "é".repeat(60), "b".repeat(60)));
+        assert_eq!(context("ab", 0, 1), "[a]b");
     }
 }

@@ -1074,8 +1074,8 @@ fn write_report(
                 r.rule,
                 r.weight,
                 r.fired,
-                r.on_positive,
-                r.on_negative,
+                r.labelled_true,
+                r.labelled_false,
                 r.precision.map_or("-".to_owned(), |p| format!("{p:.3}")),
                 r.decisive_tp,
                 r.decisive_fp

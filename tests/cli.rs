@@ -470,7 +470,13 @@ fn eval_counts_and_scores_are_exact() {
         ]
     );
     assert_eq!(errors[0]["rules"][0]["rule"], "a.x");
-    assert_eq!(errors[0]["rules"][0]["excerpts"][0], "…[x] y…");
+    assert_eq!(errors[0]["rules"][0]["excerpts"][0], "[x] y");
+    assert_eq!(errors[0]["rules"][0]["spans"][0]["start"], 0);
+    assert_eq!(errors[0]["rules"][0]["spans"][0]["end"], 1);
+    assert_eq!(
+        errors[0]["rules"][0]["spans"][0]["field"],
+        "ARTICLE_FIELD_BODY"
+    );
 
     // The text table shows the same numbers.
     let o = rubric(
@@ -553,8 +559,8 @@ fn eval_by_rule_counts_are_exact() {
             (
                 r["rule"].as_str().unwrap().to_owned(),
                 r["fired"].as_u64().unwrap(),
-                r["on_positive"].as_u64().unwrap(),
-                r["on_negative"].as_u64().unwrap(),
+                r["labelled_true"].as_u64().unwrap(),
+                r["labelled_false"].as_u64().unwrap(),
                 r["precision"].as_f64(),
                 r["decisive_tp"].as_u64().unwrap(),
                 r["decisive_fp"].as_u64().unwrap(),
