@@ -285,6 +285,46 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
                 }
                 let word = &query[start..end];
                 let span = start..end;
+                let previous = out.last().map(|l: &Lexeme| &l.kind);
+                // `-"own goal"`, `-(a OR b)`, `- penalty`: a sign alone before what it means to
+                // exclude (or require).
+                if let Some(sign @ ('-' | '!' | '+')) =
+                    word.chars().next().filter(|_| word.len() == 1)
+                {
+                    let rest = query[end..].trim_start();
+                    let target = match rest.chars().next() {
+                        Some('(') => "(…)".to_owned(),
+                        Some(q) if is_open_quote(q) => {
+                            let close = rest[q.len_utf8()..]
+                                .find(is_open_quote)
+                                .map_or(rest.len(), |i| i + 2 * q.len_utf8());
+                            rest[..close.min(rest.len())].to_owned()
+                        }
+                        _ => rest.split_whitespace().next().unwrap_or("").to_owned(),
+                    };
+                    if !target.is_empty() {
+                        return Err(sign_error(sign, &target, previous, start));
+                    }
+                }
+                // `-body:penalty`: the sign before a field scope.
+                if let (Some(sign @ ('-' | '!' | '+')), Some(&(_, ':'))) =
+                    (word.chars().next(), chars.peek())
+                {
+                    if matches!(
+                        &word[1..],
+                        "title" | "body" | "TITLE" | "BODY" | "Title" | "Body"
+                    ) {
+                        let field_end = query[end + 1..]
+                            .find(|c: char| c.is_whitespace() || c == ')')
+                            .map_or(query.len(), |i| end + 1 + i);
+                        return Err(sign_error(
+                            sign,
+                            &query[start + 1..field_end],
+                            previous,
+                            start,
+                        ));
+                    }
+                }
                 if let Some(&(colon, ':')) = chars.peek() {
                     chars.next();
                     let field = match word {
@@ -304,9 +344,8 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
                     });
                     continue;
                 }
-                let after_and = matches!(out.last(), Some(Lexeme { kind: Tok::And, .. }));
                 out.push(Lexeme {
-                    kind: word_token(word, span.clone(), after_and)?,
+                    kind: word_token(word, span.clone(), previous)?,
                     span,
                 });
             }
@@ -319,8 +358,38 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
     Ok(out)
 }
 
-/// `after_and`: the previous token is `AND`, so a fix for `-x` or `+x` must not add another.
-fn word_token(word: &str, span: QuerySpan, after_and: bool) -> Result<Tok, ParseError> {
+/// `-x`, `!x` or `+x` (web-search syntax): not an operator here. The fix depends on what comes
+/// before, so that following the help literally gives a valid query: after a term, `AND NOT x`;
+/// after `AND`, `NOT x`; after `OR`, `AND NOT x` in place of `OR`; at the start, after `x`'s
+/// positive term.
+fn sign_error(sign: char, target: &str, previous: Option<&Tok>, at: usize) -> ParseError {
+    let exclude = sign != '+';
+    let (op, message) = if exclude {
+        (
+            "AND NOT",
+            format!("`{sign}` before a term does not exclude it here"),
+        )
+    } else {
+        (
+            "AND",
+            "`+` before a term does not make it required here".to_owned(),
+        )
+    };
+    let bare = if exclude { "NOT " } else { "" };
+    let help = match previous {
+        Some(Tok::And) => format!("write {bare}{target}"),
+        Some(Tok::Or) => format!("replace `OR {sign}{target}` with `{op} {target}`"),
+        Some(Tok::Not) => format!("write NOT {target}"),
+        None | Some(Tok::LParen) if exclude => format!(
+            "an exclusion follows what it excludes from: write `term AND NOT {target}`, e.g. move it to the end"
+        ),
+        None | Some(Tok::LParen) => format!("write {target}"),
+        _ => format!("write {op} {target}"),
+    };
+    ParseError::new(message, at..at + sign.len_utf8()).help(help)
+}
+
+fn word_token(word: &str, span: QuerySpan, previous: Option<&Tok>) -> Result<Tok, ParseError> {
     match word {
         "AND" => return Ok(Tok::And),
         "OR" => return Ok(Tok::Or),
@@ -344,27 +413,7 @@ fn word_token(word: &str, span: QuerySpan, after_and: bool) -> Result<Tok, Parse
     let mut chars = word.chars();
     if let (Some(sign @ ('-' | '!' | '+')), Some(next)) = (chars.next(), chars.next()) {
         if next.is_alphanumeric() || next == '"' {
-            let rest = &word[1..];
-            let (message, help) = if sign == '+' {
-                (
-                    "`+` before a term does not make it required here".to_owned(),
-                    if after_and {
-                        format!("write {rest}")
-                    } else {
-                        format!("write AND {rest}")
-                    },
-                )
-            } else {
-                (
-                    format!("`{sign}` before a term does not exclude it here"),
-                    if after_and {
-                        format!("write NOT {rest}")
-                    } else {
-                        format!("write AND NOT {rest}")
-                    },
-                )
-            };
-            return Err(ParseError::new(message, span.start..span.start + 1).help(help));
+            return Err(sign_error(sign, &word[1..], previous, span.start));
         }
     }
     let upper = word.to_ascii_uppercase();
@@ -741,12 +790,23 @@ mod tests {
             ("Zürich Genève", "Genève", "`Zürich AND Genève`"),
             ("\"hearing aid\" foo", "foo", "`\"hearing aid\" AND foo`"),
             ("aid -hearing", "-", "AND NOT hearing"),
-            // After an AND, the fix is NOT alone (fresh-user review, 2026-11-30: following
-            // "write AND NOT hearing" literally gave "aid AND AND NOT hearing").
+            // The fix depends on what comes before, so that following it literally gives a
+            // valid query (fresh-user reviews, 2026-11-30: "write AND NOT hearing" after an AND
+            // gave "aid AND AND NOT hearing"; a sign before a phrase, a group or a field, or
+            // followed by a space, was misdiagnosed).
             ("aid AND -hearing", "-", "write NOT hearing"),
             ("aid AND !hearing", "!", "write NOT hearing"),
             ("aid +convoy", "+", "AND convoy"),
             ("aid AND +convoy", "+", "write convoy"),
+            ("-hearing AND aid", "-", "term AND NOT hearing"),
+            ("!hearing", "!", "term AND NOT hearing"),
+            ("aid OR -hearing", "-", "with `AND NOT hearing`"),
+            ("+aid +convoy", "+", "write aid"),
+            ("aid -\"hearing aid\"", "-", "write AND NOT \"hearing aid\""),
+            ("aid AND !\"hearing aid\"", "!", "write NOT \"hearing aid\""),
+            ("aid AND -(hearing OR first)", "-", "write NOT (…)"),
+            ("aid - hearing", "-", "write AND NOT hearing"),
+            ("title:aid -body:hearing", "-", "write AND NOT body:hearing"),
             ("a && b", "&&", "AND"),
             ("a || b", "||", "OR"),
             ("peace and talks", "and", "write AND"),
