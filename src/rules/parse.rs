@@ -295,10 +295,14 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
                     let target = match rest.chars().next() {
                         Some('(') => "(…)".to_owned(),
                         Some(q) if is_open_quote(q) => {
-                            let close = rest[q.len_utf8()..]
-                                .find(is_open_quote)
-                                .map_or(rest.len(), |i| i + 2 * q.len_utf8());
-                            rest[..close.min(rest.len())].to_owned()
+                            // Up to and including the closing quote, which may be a different
+                            // character (and length) than the opening one: `“own goal"`.
+                            let open = q.len_utf8();
+                            let close = rest[open..]
+                                .char_indices()
+                                .find(|&(_, c)| is_open_quote(c))
+                                .map_or(rest.len(), |(i, c)| open + i + c.len_utf8());
+                            rest[..close].to_owned()
                         }
                         _ => rest.split_whitespace().next().unwrap_or("").to_owned(),
                     };
@@ -807,6 +811,18 @@ mod tests {
             ("aid AND -(hearing OR first)", "-", "write NOT (…)"),
             ("aid - hearing", "-", "write AND NOT hearing"),
             ("title:aid -body:hearing", "-", "write AND NOT body:hearing"),
+            // Quotes of different lengths around the phrase (found by the property test
+            // `parser_never_panics`: the closing quote's length was assumed to be the opening's).
+            (
+                "aid - \u{201c}hearing aid\"",
+                "-",
+                "write AND NOT \u{201c}hearing aid\"",
+            ),
+            (
+                "aid - \"hearing aid\u{201d}",
+                "-",
+                "write AND NOT \"hearing aid\u{201d}",
+            ),
             ("a && b", "&&", "AND"),
             ("a || b", "||", "OR"),
             ("peace and talks", "and", "write AND"),
