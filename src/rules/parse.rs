@@ -364,8 +364,8 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, ParseError> {
 
 /// `-x`, `!x` or `+x` (web-search syntax): not an operator here. The fix depends on what comes
 /// before, so that following the help literally gives a valid query: after a term, `AND NOT x`;
-/// after `AND`, `NOT x`; after `OR`, `AND NOT x` in place of `OR`; at the start, after `x`'s
-/// positive term.
+/// after `AND`, at the start or after `(`, `NOT x`; after `OR`, `AND NOT x` in place of `OR`;
+/// after a NEAR operator, outside the NEAR expression.
 fn sign_error(sign: char, target: &str, previous: Option<&Tok>, at: usize) -> ParseError {
     let exclude = sign != '+';
     let (op, message) = if exclude {
@@ -384,10 +384,11 @@ fn sign_error(sign: char, target: &str, previous: Option<&Tok>, at: usize) -> Pa
         Some(Tok::And) => format!("write {bare}{target}"),
         Some(Tok::Or) => format!("replace `OR {sign}{target}` with `{op} {target}`"),
         Some(Tok::Not) => format!("write NOT {target}"),
-        None | Some(Tok::LParen) if exclude => format!(
-            "an exclusion follows what it excludes from: write `term AND NOT {target}`, e.g. move it to the end"
+        Some(Tok::Near { .. }) => format!(
+            "a NEAR operand cannot be {}: put `{op} {target}` after the whole NEAR expression, as in `(a NEAR/3 b) {op} {target}`",
+            if exclude { "excluded" } else { "required" }
         ),
-        None | Some(Tok::LParen) => format!("write {target}"),
+        None | Some(Tok::LParen) => format!("write {bare}{target}"),
         _ => format!("write {op} {target}"),
     };
     ParseError::new(message, at..at + sign.len_utf8()).help(help)
@@ -802,8 +803,9 @@ mod tests {
             ("aid AND !hearing", "!", "write NOT hearing"),
             ("aid +convoy", "+", "AND convoy"),
             ("aid AND +convoy", "+", "write convoy"),
-            ("-hearing AND aid", "-", "term AND NOT hearing"),
-            ("!hearing", "!", "term AND NOT hearing"),
+            ("-hearing AND aid", "-", "write NOT hearing"),
+            ("!hearing", "!", "write NOT hearing"),
+            ("aid NEAR/3 -hearing", "-", "(a NEAR/3 b) AND NOT hearing"),
             ("aid OR -hearing", "-", "with `AND NOT hearing`"),
             ("+aid +convoy", "+", "write aid"),
             ("aid -\"hearing aid\"", "-", "write AND NOT \"hearing aid\""),
