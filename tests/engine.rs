@@ -678,6 +678,29 @@ mod seed_article {
     }
 }
 
+/// The rules that labelled `body` with `topic`, or `None` when it is not labelled.
+fn labelled_by(engine: &Engine, topic: &str, body: &str) -> Option<Vec<String>> {
+    let article = Article {
+        id: "",
+        title: "",
+        body,
+    };
+    let result = engine
+        .classify(&article, &ClassifyOptions::default())
+        .unwrap();
+    let scored = result
+        .topics
+        .iter()
+        .find(|t| &*t.topic == topic && t.label)?;
+    Some(
+        scored
+            .evidence
+            .iter()
+            .map(|e| e.rule_id.to_string())
+            .collect(),
+    )
+}
+
 /// Everyday sentences from sport, business, politics and entertainment that use aid words in
 /// another sense. From the fresh-user reviews of 2026-11-30: the first labelled all of the first
 /// twenty `aid` with rules 2026.11.3 as first written, the second found the last four; none may
@@ -713,16 +736,7 @@ fn default_rules_leave_everyday_false_friends_of_aid_alone() {
     ];
     let mut labelled = Vec::new();
     for (i, body) in sentences.iter().enumerate() {
-        let article = Article {
-            id: "",
-            title: "",
-            body,
-        };
-        let result = engine
-            .classify(&article, &ClassifyOptions::default())
-            .unwrap();
-        if let Some(aid) = result.topics.iter().find(|t| &*t.topic == "aid" && t.label) {
-            let rules: Vec<&str> = aid.evidence.iter().map(|e| &*e.rule_id).collect();
+        if let Some(rules) = labelled_by(&engine, "aid", body) {
             labelled.push(format!("{i}: {body} ({rules:?})"));
         }
     }
@@ -752,15 +766,7 @@ fn default_rules_find_the_topics_a_reviewer_found_missing() {
     ];
     let mut missed = Vec::new();
     for (topic, body) in cases {
-        let article = Article {
-            id: "",
-            title: "",
-            body,
-        };
-        let result = engine
-            .classify(&article, &ClassifyOptions::default())
-            .unwrap();
-        if !result.topics.iter().any(|t| *t.topic == *topic && t.label) {
+        if labelled_by(&engine, topic, body).is_none() {
             missed.push(format!("{topic}: {body}"));
         }
     }
