@@ -1122,16 +1122,29 @@ mod limits {
             ..roomy()
         };
         let server = TestServer::start(config).await;
-        let mut slow_client = server.client().await;
-        let slow = tokio::spawn(async move {
-            slow_client
-                .classify(request(article("slow", "", &slow_body()), None))
-                .await
-        });
-        // Wait until the slow call holds the only slot.
+        let spawn_slow = |mut client: ClassifierServiceClient<Channel>| {
+            tokio::spawn(async move {
+                client
+                    .classify(request(article("slow", "", &slow_body()), None))
+                    .await
+            })
+        };
+        let mut slow = spawn_slow(server.client().await);
+        // Probe until a probe is shed because the slow call holds the only slot.
         let mut client = server.client().await;
         let deadline = Instant::now() + Duration::from_secs(10);
         let status = loop {
+            if slow.is_finished() {
+                // The slow call arrived while a probe held the slot, and was shed itself (a race
+                // seen under CI load): send it again.
+                match slow.await.unwrap() {
+                    Err(status) if status.code() == Code::ResourceExhausted => {
+                        slow = spawn_slow(server.client().await);
+                        continue;
+                    }
+                    other => panic!("the slow call ended before any probe was shed: {other:?}"),
+                }
+            }
             match client
                 .classify(request(article("x", "", "aid"), None))
                 .await
