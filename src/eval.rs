@@ -266,10 +266,10 @@ pub fn evaluate_with_progress(
             decisive_fp: 0,
         })
         .collect();
-    let rule_index: std::collections::HashMap<String, usize> = rules
-        .iter()
+    let rule_index: std::collections::HashMap<&str, usize> = engine
+        .rules()
         .enumerate()
-        .map(|(i, r)| (r.rule.clone(), i))
+        .map(|(i, (rule, _, _))| (rule, i))
         .collect();
     for (a, result) in articles.iter().zip(&results) {
         for label in a.labels.keys() {

@@ -829,16 +829,18 @@ fn classify(args: ClassifyArgs) -> Result<ExitCode> {
             }
             None => {
                 let (title, body) = plain_article(&text);
-                Article {
+                let article = Article {
                     id: input,
                     title,
                     body,
+                };
+                // A JSON article was checked by `JsonArticle::article`; plain text is here.
+                if let Err(e) = require_text(&article) {
+                    bail!("{input}: {e}");
                 }
+                article
             }
         };
-        if let Err(e) = require_text(&article) {
-            bail!("{input}: {e}");
-        }
         let result = engine.classify(&article, &options)?;
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
