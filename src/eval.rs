@@ -360,32 +360,8 @@ pub fn evaluate_with_progress(
         }
     }
 
-    let mut reports = Vec::new();
-    let mut pooled = Counts::default();
-    let mut sums = Scores::default();
-    for (t, topic) in topics.iter().enumerate() {
-        let c = counts[t];
-        if c.labelled() == 0 {
-            continue;
-        }
-        pooled.add(&c);
-        let scores = Scores {
-            precision: c.precision(),
-            recall: c.recall(),
-            f1: c.f1(),
-        };
-        sums.precision += scores.precision;
-        sums.recall += scores.recall;
-        sums.f1 += scores.f1;
-        reports.push(TopicReport {
-            topic: topic.id.clone(),
-            support: c.support(),
-            labelled: c.labelled(),
-            counts: c,
-            scores,
-        });
-    }
-    let n = reports.len().max(1) as f64;
+    let ids: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
+    let (reports, micro, macro_) = summarize(&ids, &counts);
     if eval_options.by_rule {
         for r in &mut rules {
             r.precision = (r.fired > 0).then(|| ratio(r.labelled_true, r.fired));
@@ -403,19 +379,89 @@ pub fn evaluate_with_progress(
     Report {
         articles: articles.len() as u64,
         topics: reports,
-        micro: Scores {
-            precision: pooled.precision(),
-            recall: pooled.recall(),
-            f1: pooled.f1(),
-        },
-        macro_: Scores {
-            precision: sums.precision / n,
-            recall: sums.recall / n,
-            f1: sums.f1 / n,
-        },
+        micro,
+        macro_,
         unknown_labels: unknown.into_iter().collect(),
         errors,
         rules,
+    }
+}
+
+/// Per-topic reports (topics with at least one labelled line, in the order of `topics`), and the
+/// micro and macro averages over them.
+fn summarize(topics: &[&str], counts: &[Counts]) -> (Vec<TopicReport>, Scores, Scores) {
+    let mut reports = Vec::new();
+    let mut pooled = Counts::default();
+    let mut sums = Scores::default();
+    for (topic, c) in topics.iter().zip(counts) {
+        if c.labelled() == 0 {
+            continue;
+        }
+        pooled.add(c);
+        let scores = Scores {
+            precision: c.precision(),
+            recall: c.recall(),
+            f1: c.f1(),
+        };
+        sums.precision += scores.precision;
+        sums.recall += scores.recall;
+        sums.f1 += scores.f1;
+        reports.push(TopicReport {
+            topic: (*topic).to_owned(),
+            support: c.support(),
+            labelled: c.labelled(),
+            counts: *c,
+            scores,
+        });
+    }
+    let n = reports.len().max(1) as f64;
+    let micro = Scores {
+        precision: pooled.precision(),
+        recall: pooled.recall(),
+        f1: pooled.f1(),
+    };
+    let macro_ = Scores {
+        precision: sums.precision / n,
+        recall: sums.recall / n,
+        f1: sums.f1 / n,
+    };
+    (reports, micro, macro_)
+}
+
+impl Report {
+    /// The reports of several files pooled: counts added per topic (topics in the order they
+    /// first appear), averages recomputed from the pooled counts, articles added; no error cases
+    /// or per-rule rows. Each file's lines weigh alike, so a large file dominates the total.
+    pub fn total(reports: &[&Report]) -> Report {
+        let mut ids: Vec<&str> = Vec::new();
+        let mut counts: Vec<Counts> = Vec::new();
+        for report in reports {
+            for t in &report.topics {
+                match ids.iter().position(|id| *id == t.topic) {
+                    Some(i) => counts[i].add(&t.counts),
+                    None => {
+                        ids.push(&t.topic);
+                        counts.push(t.counts);
+                    }
+                }
+            }
+        }
+        let (topics, micro, macro_) = summarize(&ids, &counts);
+        let mut unknown: Vec<String> = reports
+            .iter()
+            .flat_map(|r| r.unknown_labels.iter().cloned())
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        Report {
+            articles: reports.iter().map(|r| r.articles).sum(),
+            topics,
+            micro,
+            macro_,
+            unknown_labels: unknown,
+            errors: Vec::new(),
+            rules: Vec::new(),
+        }
     }
 }
 

@@ -14,7 +14,8 @@
 //! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
 //!   confidence, evidence. Knows nothing of gRPC.
 //! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
-//! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries).
+//! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries) and
+//!   dictionaries (PETRARCH2 actors, agents and verbs as list files).
 //! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
 //! - [`service`]: thin tonic handlers over the engine (validation, conversion).
 //! - [`error`]: the one table from service errors to gRPC status codes.
@@ -24,7 +25,8 @@
 //! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
 //! - [`client`]: a client for replicas: client-side load balancing with health checking,
 //!   deadlines, retries of UNAVAILABLE; and the health check of `rubric health-check`.
-//! - [`DEFAULT_RULES`]: the default rule set, embedded from `seeds/rules.toml`.
+//! - [`DEFAULT_RULES`], [`DEFAULT_LISTS`]: the default rule set, embedded from `seeds/rules.toml`
+//!   and the list files of `seeds/lists/`.
 //!
 //! # Example
 //! ```
@@ -54,14 +56,19 @@ pub mod text;
 
 pub use article::{Article, Field};
 pub use engine::{
-    Classification, ClassifyError, ClassifyOptions, Engine, RuleEvidence, RuleSetInfo, Span,
-    TopicInfo, TopicScore,
+    Classification, ClassifyError, ClassifyOptions, Engine, EngineLoadError, RuleEvidence,
+    RuleSetInfo, Span, TopicInfo, TopicScore,
 };
 pub use rules::{Diagnostic, RuleSet, RuleSetError, Severity};
 pub use text::OffsetEncoding;
 
 /// The default rule set (`seeds/rules.toml`), embedded in the binary.
 pub const DEFAULT_RULES: &str = include_str!("../seeds/rules.toml");
+
+/// The list files of the default rule set (`seeds/lists/`), embedded in the binary: `(path as
+/// the rule file names it, text)`. `build.rs` writes the table from the folder's files.
+pub const DEFAULT_LISTS: rules::EmbeddedLists =
+    rules::EmbeddedLists(include!(concat!(env!("OUT_DIR"), "/default_lists.rs")));
 
 /// A sample article written for the README (`seeds/sample-article.txt`), embedded in the binary.
 pub const SAMPLE_ARTICLE: &str = include_str!("../seeds/sample-article.txt");

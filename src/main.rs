@@ -82,6 +82,30 @@ enum ImportCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// The PETRARCH2 actor, agent and verb dictionaries, as list files for [lists].
+    ///
+    /// Writes OUTDIR/NAME.txt for each list (countries, leaders_gov, surnames_gov, igos,
+    /// armed_groups, agents_gov, cameo_04, ...; see the rubric::import::petrarch docs),
+    /// OUTDIR/lists.toml with a [lists] table naming them, and the dictionaries' MIT licence.
+    /// Every source line that was left out or changed is reported on standard error as
+    /// FILE:LINE: message, then a summary. Exit status: 0, or 2 when a dictionary cannot be read
+    /// or OUTDIR cannot be written.
+    Petrarch {
+        /// Directory holding Phoenix.Countries.actors.txt, Phoenix.International.actors.txt,
+        /// Phoenix.MilNonState.actors.txt, Phoenix.agents.txt and CAMEO.2.0.txt.
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "../shared/data/dictionaries"
+        )]
+        dictionaries: PathBuf,
+        /// Keep office holders with a role in force on or after this date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD", default_value = "1990-01-01")]
+        cutoff: rubric::import::petrarch::Date,
+        /// Directory to write the list files to (created if missing).
+        #[arg(long, short, value_name = "OUTDIR")]
+        output: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -333,6 +357,11 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files),
         Command::HealthCheck(args) => health_check(args),
         Command::Import(ImportCommand::Phoenix { file, output }) => import_phoenix(&file, output),
+        Command::Import(ImportCommand::Petrarch {
+            dictionaries,
+            cutoff,
+            output,
+        }) => import_petrarch(&dictionaries, cutoff, &output),
     };
     match result {
         Ok(code) => code,
@@ -690,17 +719,14 @@ impl std::error::Error for Reported {}
 fn load_engine(rules: Option<&PathBuf>) -> Result<Engine> {
     let engine = match rules {
         None => Engine::embedded().context("the embedded rule set does not load")?,
-        Some(path) => {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read rule file {}", path.display()))?;
-            match Engine::from_toml(&path.display().to_string(), &text) {
-                Ok(engine) => engine,
-                Err(err) => {
-                    eprintln!("{err}");
-                    return Err(Reported.into());
-                }
+        Some(path) => match Engine::from_path(path) {
+            Ok(engine) => engine,
+            Err(rubric::EngineLoadError::Read(message)) => anyhow::bail!(message),
+            Err(rubric::EngineLoadError::Rules(err)) => {
+                eprintln!("{err}");
+                return Err(Reported.into());
             }
-        }
+        },
     };
     for warning in engine.warnings() {
         eprintln!("{warning}");
@@ -989,20 +1015,30 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         .map_or("<embedded>".to_owned(), |p| p.display().to_string());
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    // Several files: their pooled counts too.
+    let total = (reports.len() > 1)
+        .then(|| rubric::eval::Report::total(&reports.iter().map(|(_, r)| r).collect::<Vec<_>>()));
     if args.format == Format::Json {
         let files: Vec<_> = reports
             .iter()
             .map(|(file, report)| serde_json::json!({ "file": file, "report": report }))
             .collect();
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "rules": { "source": rules, "name": info.name, "version": info.version },
             "files": files,
         });
+        if let Some(total) = &total {
+            doc["total"] = serde_json::to_value(total)?;
+        }
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
         for (file, report) in &reports {
             write_report(&mut out, file, &rules, &info.version, report)?;
+        }
+        if let Some(total) = &total {
+            let name = format!("total of {} files", reports.len());
+            write_report(&mut out, &name, &rules, &info.version, total)?;
         }
     }
     out.flush()?;
@@ -1127,20 +1163,75 @@ fn import_phoenix(file: &Path, output: Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn import_petrarch(
+    dir: &Path,
+    cutoff: rubric::import::petrarch::Date,
+    output: &Path,
+) -> Result<ExitCode> {
+    use rubric::import::petrarch;
+    let dictionaries = petrarch::Dictionaries::read(dir)?;
+    let options = petrarch::Options { cutoff };
+    let import = petrarch::petrarch(&dictionaries, &options);
+    for note in &import.notes {
+        eprintln!(
+            "{}:{}: {}",
+            dir.join(&note.file).display(),
+            note.line,
+            note.message
+        );
+    }
+    fs::create_dir_all(output)
+        .with_context(|| format!("cannot create directory {}", output.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = output.join(name);
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    for list in &import.lists {
+        write(
+            &format!("{}.txt", list.name),
+            &petrarch::list_file_text(list, &options),
+        )?;
+    }
+    write("lists.toml", &petrarch::lists_toml(&import.lists, &options))?;
+    // The lists are a substantial portion of the dictionaries: their licence goes with them.
+    if let Ok(licence) = fs::read_to_string(dir.join(petrarch::LICENSE_FILE)) {
+        write(petrarch::LICENSE_FILE, &licence)?;
+    }
+    eprintln!(
+        "{}: {} with {} written to {}; {} not translated (listed above); {} whose codes all ended before {cutoff} left out",
+        dir.display(),
+        count(import.lists.len(), "list"),
+        count(import.entries(), "entry").replace("entrys", "entries"),
+        output.display(),
+        count(import.noted_lines(), "source line"),
+        count(import.before_cutoff, "actor"),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut problems = 0usize;
     for path in files {
         let text = fs::read_to_string(path)
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
         let name = path.display().to_string();
-        match Engine::check(&name, &text) {
+        match Engine::check_with(&name, &text, &rubric::rules::ListDir::beside(path)) {
             (Some(engine), _) => {
                 for warning in engine.warnings() {
                     println!("{warning}");
                 }
                 let info = engine.info();
+                let lists = if info.list_count > 0 {
+                    format!(
+                        ", {} ({})",
+                        count(info.list_count, "list"),
+                        count(info.list_entry_count, "entry").replace("entrys", "entries")
+                    )
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{name}: {} in {}, 0 errors, {}",
+                    "{name}: {} in {}{lists}, 0 errors, {}",
                     count(info.rule_count, "rule"),
                     count(info.topic_count, "topic"),
                     count(engine.warnings().len(), "warning")

@@ -6,6 +6,9 @@
 //! the version it was classified with. If anything fails, the old rules keep serving and the
 //! failure is logged with the full report.
 //!
+//! The content compared covers the list files the rule file names (see
+//! [`RuleSet::content_sha256`]), and their directories are watched as well.
+//!
 //! Triggers ([`Reloader::watch`]): SIGHUP, and any change in the file's directory. The directory
 //! is watched rather than the file because Kubernetes updates a mounted ConfigMap by swapping a
 //! symlink in the directory, which a watch on the file itself would miss; comparing content makes
@@ -18,6 +21,8 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
+use crate::engine::Engine;
+use crate::rules::{ListDir, RuleSet, RuleSetError};
 use crate::service::{LoadedRules, SharedRules};
 
 /// What a reload did.
@@ -43,6 +48,22 @@ pub struct Reloader {
     last_failure: Arc<std::sync::Mutex<Option<String>>>,
     /// Whether [`Reloader::watch`] watches the directory (else SIGHUP only).
     watch_directory: bool,
+    /// The directories of the list files of the last rules read, other than the rule file's: they
+    /// are watched too.
+    list_dirs: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+}
+
+/// The directories that hold the list files of `set`, deduplicated, in order.
+fn list_directories(files: &ListDir, set: &RuleSet) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for file in set.lists.iter().filter_map(|l| l.file.as_deref()) {
+        if let Some(dir) = files.resolve(file).parent() {
+            if !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_owned());
+            }
+        }
+    }
+    dirs
 }
 
 /// How long to wait after a change before reading, so that a burst of events (write, rename,
@@ -57,6 +78,7 @@ impl Reloader {
             rules,
             last_failure: Arc::default(),
             watch_directory: true,
+            list_dirs: Arc::default(),
         }
     }
 
@@ -75,7 +97,17 @@ impl Reloader {
     pub fn reload(&self) -> Result<ReloadOutcome, String> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| format!("cannot read rule file {}: {e}", self.path.display()))?;
-        let hash = crate::service::sha256_hex(text.as_bytes());
+        // Reading the rule file and its list files is cheap; compiling is not: compare what was
+        // read with what is served first.
+        let files = ListDir::beside(&self.path);
+        let (set, diagnostics) = RuleSet::load(&self.path.display().to_string(), &text, &files);
+        let hash = set.as_ref().map_or_else(
+            || crate::rules::file::content_sha256(&text, &[], &[]),
+            |s| s.content_sha256.clone(),
+        );
+        if let (Some(set), Ok(mut dirs)) = (&set, self.list_dirs.lock()) {
+            *dirs = list_directories(&files, set);
+        }
         let failed_before = |hash: &str| {
             self.last_failure
                 .lock()
@@ -87,17 +119,15 @@ impl Reloader {
             if hash == current.content_sha256 || failed_before(&hash) {
                 return Ok(ReloadOutcome::Unchanged);
             }
-            let mut loaded = match LoadedRules::from_text(&self.path.display().to_string(), &text) {
-                Ok(loaded) => loaded,
-                Err(e) => {
+            match Engine::check_parsed(set, diagnostics) {
+                (Some(engine), _) => LoadedRules::new(&current.source, engine),
+                (None, diagnostics) => {
                     if let Ok(mut last) = self.last_failure.lock() {
                         *last = Some(hash);
                     }
-                    return Err(e.to_string());
+                    return Err(RuleSetError::new(diagnostics).to_string());
                 }
-            };
-            loaded.source = current.source.clone();
-            loaded
+            }
         };
         let outcome = ReloadOutcome::Reloaded {
             version: loaded.engine.info().version.clone(),
@@ -154,6 +184,32 @@ impl Reloader {
                 .watch(directory, notify::RecursiveMode::NonRecursive)
                 .map_err(|e| format!("cannot watch {}: {e}", directory.display()))?;
         }
+        // The directories of the list files are watched too, as the rules being read name them.
+        let mut watched: Vec<PathBuf> = vec![directory.to_owned()];
+        if let Ok(text) = std::fs::read_to_string(&self.path) {
+            let files = ListDir::beside(&self.path);
+            if let (Some(set), _) = RuleSet::load("", &text, &files) {
+                if let Ok(mut dirs) = self.list_dirs.lock() {
+                    *dirs = list_directories(&files, &set);
+                }
+            }
+        }
+        let mut watch_list_dirs = |watcher: &mut notify::RecommendedWatcher| {
+            let wanted = self.list_dirs.lock().map(|d| d.clone()).unwrap_or_default();
+            for dir in wanted {
+                if !self.watch_directory || watched.contains(&dir) {
+                    continue;
+                }
+                match watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+                    Ok(()) => info!(directory = %dir.display(), "watching a list file directory"),
+                    Err(e) => {
+                        warn!(directory = %dir.display(), "cannot watch a list file directory: {e}")
+                    }
+                }
+                watched.push(dir);
+            }
+        };
+        watch_list_dirs(&mut watcher);
         #[cfg(unix)]
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(|e| format!("cannot receive SIGHUP: {e}"))?;
@@ -181,6 +237,7 @@ impl Reloader {
                     self.clone().reload_in_background("file change").await;
                 }
             }
+            watch_list_dirs(&mut watcher);
         }
     }
 

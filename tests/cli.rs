@@ -793,6 +793,173 @@ mod import_phoenix {
     }
 }
 
+mod import_petrarch {
+    //! `rubric import petrarch` on the real PETRARCH2 actor, agent and verb dictionaries
+    //! (`../shared/data/dictionaries`, the command's default directory).
+
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/dictionaries");
+
+    /// The syntax of a list-file entry: words of letters, digits, `'`, `-`, `.`, `&`; a `*` only
+    /// at the end of a word after at least 3 characters; or one exact term in braces.
+    fn is_entry(line: &str) -> bool {
+        let (inner, exact) = match line.strip_prefix('{') {
+            Some(rest) => match rest.strip_suffix('}') {
+                Some(inner) => (inner, true),
+                None => return false,
+            },
+            None => (line, false),
+        };
+        !inner.is_empty()
+            && inner.split(' ').all(|word| {
+                let (stem, star) = match word.strip_suffix('*') {
+                    Some(stem) if !exact => (stem, true),
+                    _ => (word, false),
+                };
+                stem.chars().any(char::is_alphanumeric)
+                    && stem
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "'-.&".contains(c))
+                    && (!star || stem.chars().count() >= 3)
+            })
+    }
+
+    fn entries(dir: &Path, list: &str) -> Vec<String> {
+        std::fs::read_to_string(dir.join(format!("{list}.txt")))
+            .unwrap_or_else(|e| panic!("{list}.txt: {e}"))
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_real_dictionaries_become_valid_list_files() {
+        if !Path::new(DIR).exists() {
+            assert!(std::env::var_os("CI").is_none(), "{DIR} is required in CI");
+            eprintln!("notice: {DIR} not found; skipping (it is required when CI is set)");
+            return;
+        }
+        let out = tempfile::tempdir().unwrap();
+        let o = rubric(
+            &["import", "petrarch", "-o", out.path().to_str().unwrap()],
+            None,
+        );
+        assert_success(&o);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let (notes, summary) = err
+            .trim_end()
+            .rsplit_once('\n')
+            .expect("notes and a summary");
+        // Summary: "DIR: 61 lists with 218656 entries written to OUT; 450 source lines not
+        // translated (listed above); 375 actors whose codes all ended before 1990-01-01 left out".
+        let number_before = |word: &str| -> usize {
+            let at = summary
+                .find(word)
+                .unwrap_or_else(|| panic!("{word}: {summary}"));
+            summary[..at]
+                .split_whitespace()
+                .last()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no number before {word}: {summary}"))
+        };
+        let lists = number_before(" lists with");
+        assert!(number_before(" entries written") > 100_000, "{summary}");
+        let untranslated = number_before(" source lines not translated");
+        assert!((1..2_000).contains(&untranslated), "{summary}");
+        assert!(summary.contains("before 1990-01-01 left out"), "{summary}");
+        // Every note names its file and line; transformations are among them.
+        for note in notes.lines() {
+            let (place, message) = note.split_once(": ").expect(note);
+            let (file, line) = place.rsplit_once(':').expect(note);
+            assert!(
+                file.ends_with(".txt") && line.parse::<usize>().is_ok(),
+                "{note}"
+            );
+            assert!(!message.is_empty(), "{note}");
+        }
+        assert!(
+            notes.lines().any(|n| n.contains("CAMEO.2.0.txt:")
+                && n.contains("transformation `~ a (a b ATTACK) SAY = a b 015`")),
+            "{notes}"
+        );
+
+        // A file per list, plus lists.toml naming them all and the licence.
+        let toml: toml::Value =
+            toml::from_str(&std::fs::read_to_string(out.path().join("lists.toml")).unwrap())
+                .expect("lists.toml is TOML");
+        let table = toml["lists"].as_table().expect("[lists]");
+        assert_eq!(table.len(), lists);
+        for (name, list) in table {
+            assert_eq!(list["file"].as_str(), Some(format!("{name}.txt").as_str()));
+            assert!(!list["description"].as_str().unwrap().is_empty());
+            let text = std::fs::read_to_string(out.path().join(format!("{name}.txt"))).unwrap();
+            assert!(text.starts_with(&format!("# {name}: ")), "{name}");
+            assert!(text.contains("MIT licence"), "{name}");
+            assert!(text.contains("--cutoff 1990-01-01"), "{name}");
+            // Every line is a comment, blank, or a usable entry; entries are unique.
+            let mut seen = std::collections::HashSet::new();
+            for line in entries(out.path(), name) {
+                assert!(is_entry(&line), "{name}.txt: `{line}` is not a valid entry");
+                assert!(
+                    seen.insert(line.to_lowercase()),
+                    "{name}.txt: `{line}` twice"
+                );
+            }
+            assert!(!seen.is_empty(), "{name}.txt is empty");
+        }
+        assert!(out.path().join("LICENSE-petrarch2.txt").exists());
+        for name in [
+            "countries",
+            "leaders_gov",
+            "surnames_gov",
+            "leaders_mil",
+            "igos",
+            "ngos",
+            "armed_groups",
+            "agents_gov",
+            "agents_mil",
+            "agents_reb",
+            "agents_ref",
+            "cameo_04",
+            "cameo_19",
+        ] {
+            assert!(table.contains_key(name), "no list {name}");
+        }
+
+        let countries = entries(out.path(), "countries");
+        for name in ["Afghanistan", "Afghan", "Kabul", "{US}", "United States"] {
+            assert!(
+                countries.iter().any(|e| e == name),
+                "countries lacks {name}"
+            );
+        }
+        // Hamid Karzai: [AFGGOV >011222] in the Countries file, so in office after 2000. Babrak
+        // Karmal: [AFGGOV 791227-861124], left office before 1990 (his open [AFGELI] keeps him
+        // among the elites).
+        let leaders = entries(out.path(), "leaders_gov");
+        assert!(leaders.iter().any(|e| e == "Hamid Karzai"));
+        assert!(!leaders.iter().any(|e| e == "Babrak Karmal"));
+        assert!(entries(out.path(), "leaders_eli")
+            .iter()
+            .any(|e| e == "Babrak Karmal"));
+        let surnames = entries(out.path(), "surnames_gov");
+        assert!(surnames.iter().any(|e| e == "Karzai"));
+        for common in ["Brown", "Ali", "Hassan", "President"] {
+            assert!(!surnames.iter().any(|e| e == common), "surname {common}");
+        }
+        assert!(entries(out.path(), "igos").iter().any(|e| e == "NATO"));
+        let agents = entries(out.path(), "agents_gov");
+        assert!(agents.iter().any(|e| e == "foreign minister"));
+        assert!(agents.iter().any(|e| e == "foreign ministers"));
+        let consult = entries(out.path(), "cameo_04");
+        for form in ["meet", "met", "meeting with"] {
+            assert!(consult.iter().any(|e| e == form), "cameo_04 lacks {form}");
+        }
+    }
+}
+
 /// A reader that stops early (`rubric classify --jsonl big.jsonl | head`) ends rubric quietly
 /// with status 0, not "error: Broken pipe" and status 2 (second fresh-user review, 2026-11-30).
 #[test]

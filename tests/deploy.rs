@@ -283,8 +283,35 @@ fn kubernetes_manifests() {
     let seed = std::fs::read_to_string(Path::new(REPO).join("seeds/rules.toml")).unwrap();
     assert!(
         configmap["data"][file_name] == seed.as_str(),
-        "deploy/kubernetes/configmap.yaml must hold seeds/rules.toml as it is"
+        "deploy/kubernetes/configmap.yaml must hold seeds/rules.toml as it is (scripts/sync-configmap.py)"
     );
+    // Every list file of the default rules, under a key the volume maps to lists/NAME.txt.
+    let items = volume["configMap"]["items"].as_array().expect("items");
+    let mut lists: Vec<_> = std::fs::read_dir(Path::new(REPO).join("seeds/lists"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    lists.sort();
+    assert!(!lists.is_empty());
+    for path in lists {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let key = format!("lists.{name}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            configmap["data"][key.as_str()] == text.as_str(),
+            "configmap.yaml must hold seeds/lists/{name} as it is (scripts/sync-configmap.py)"
+        );
+        assert!(
+            items
+                .iter()
+                .any(|i| i["key"] == key.as_str() && i["path"] == format!("lists/{name}").as_str()),
+            "deployment.yaml must mount {key} at lists/{name}"
+        );
+    }
+    assert!(items
+        .iter()
+        .any(|i| i["key"] == file_name && i["path"] == file_name));
 
     // The container's args are valid for this binary.
     let mut check: Vec<&str> = args.iter().map(|a| a.as_str().unwrap()).collect();

@@ -1144,3 +1144,63 @@ fn equal_scores_are_ordered_by_topic_id_not_file_order() {
         [("mid", 1.0), ("zeta", 1.0), ("alpha", 0.0), ("beta", 0.0)]
     );
 }
+
+/// Real-style headlines (85: 20 per topic and 25 foreign or political headlines of no topic that
+/// use the same actors and words), written on 2026-12-02 by a fresh reader who had seen neither
+/// the dev data nor the rules (`tests/data/headlines-2026-12.jsonl`; issue "Real news: named
+/// lists, actors and events"). A headline of a topic must be labelled with it (a second label is
+/// allowed: coders may give one), and a headline of no topic must get no label, from the title
+/// alone.
+#[test]
+fn default_rules_label_fresh_reader_headlines_2026_12() {
+    #[derive(serde::Deserialize)]
+    struct Headline {
+        topic: String,
+        expect: Vec<String>,
+        title: String,
+    }
+    let engine = Engine::embedded().expect("embedded rules load");
+    let text = include_str!("data/headlines-2026-12.jsonl");
+    let mut wrong = Vec::new();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let h: Headline = serde_json::from_str(line).expect("a headline line");
+        *counts.entry(h.topic.clone()).or_default() += 1;
+        let article = Article {
+            id: "",
+            title: &h.title,
+            body: "",
+        };
+        let result = engine
+            .classify(&article, &ClassifyOptions::default())
+            .unwrap();
+        let labelled: Vec<&str> = result
+            .topics
+            .iter()
+            .filter(|t| t.label)
+            .map(|t| &*t.topic)
+            .collect();
+        let ok = if h.topic == "none" {
+            labelled.is_empty()
+        } else {
+            h.expect.iter().all(|e| labelled.contains(&e.as_str()))
+        };
+        if !ok {
+            wrong.push(format!(
+                "{} {:?} got {:?}: {}",
+                h.topic, h.expect, labelled, h.title
+            ));
+        }
+    }
+    assert_eq!(
+        counts.values().sum::<usize>(),
+        85,
+        "the file holds 85 headlines"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

@@ -296,8 +296,29 @@ async fn list_topics_and_get_rule_set() {
         .into_inner()
         .rule_set
         .unwrap();
+    // The hash covers the rule file and its list files (RuleSet::content_sha256): the rule
+    // file's bytes, then for each list file a NUL, its path as written, a NUL and its bytes.
     use sha2::Digest;
-    let expected: String = sha2::Sha256::digest(rubric::DEFAULT_RULES.as_bytes())
+    let (set, _) = rubric::RuleSet::load("x", rubric::DEFAULT_RULES, &rubric::DEFAULT_LISTS);
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(rubric::DEFAULT_RULES.as_bytes());
+    let mut files = 0;
+    for path in set.unwrap().lists.iter().filter_map(|l| l.file.clone()) {
+        let text = rubric::DEFAULT_LISTS
+            .0
+            .iter()
+            .find(|(p, _)| *p == path)
+            .unwrap()
+            .1;
+        hasher.update([0]);
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        files += 1;
+    }
+    assert!(files > 0, "the default rules name list files");
+    let expected: String = hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -1682,4 +1703,97 @@ async fn configmap_symlink_swap_reloads() {
     }
     let _ = stop.send(());
     watcher.await.unwrap().unwrap();
+}
+
+/// A rule file whose list file sits in `lists/`: when ONLY the list file changes (a new entry,
+/// written atomically as a ConfigMap or an editor does), the watch on the list directory reloads
+/// the rules. An article that did not match now matches with the new entry named in its evidence,
+/// GetRuleSet's content_sha256 changes, and the version (in the unchanged rule file) does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_file_change_alone_reloads_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    let list = dir.path().join("lists").join("countries.txt");
+    std::fs::write(&list, "# countries\nFrance\nGermany\n").unwrap();
+    std::fs::write(
+        &path,
+        "[rule_set]\nname = \"lists\"\nversion = \"l1\"\n[[topics]]\nid = \"diplomacy\"\n\
+         [[rules]]\nid = \"diplomacy.talks\"\ntopic = \"diplomacy\"\nquery = '@countries NEAR/3 talks'\n\
+         [lists]\ncountries = { file = \"lists/countries.txt\" }\n",
+    )
+    .unwrap();
+    let shared = Arc::new(ArcSwap::from_pointee(
+        LoadedRules::from_file(&path).unwrap(),
+    ));
+    let server = TestServer::start_shared(shared.clone(), ServerConfig::default()).await;
+    let (stop_watch, watch_stopped) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(rubric::reload::Reloader::new(&path, shared).watch(async {
+        let _ = watch_stopped.await;
+    }));
+    let mut client = server.client().await;
+    let rule_set = |c: &mut ClassifierServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.get_rule_set(pb::GetRuleSetRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .rule_set
+                .unwrap()
+        }
+    };
+    let spans = |c: &mut ClassifierServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.classify(request(article("a", "", "Talks in Ruritania."), None))
+                .await
+                .unwrap()
+                .into_inner()
+                .classification
+                .unwrap()
+                .topics
+                .into_iter()
+                .filter(|t| t.label)
+                .flat_map(|t| t.evidence)
+                .flat_map(|e| e.spans)
+                .map(|s| (s.text, s.list, s.list_entry))
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = rule_set(&mut client).await;
+    assert_eq!(before.version, "l1");
+    assert!(spans(&mut client).await.is_empty(), "no entry matches yet");
+
+    // Let the watch start (it watches lists/ once it has read the rules), then change only the
+    // list file.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    replace_file(&list, "# countries\nFrance\nGermany\nRuritania\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let now = rule_set(&mut client).await;
+        if now.content_sha256 != before.content_sha256 {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a change of the list file alone was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(after.version, "l1", "the rule file did not change");
+    assert_eq!(
+        spans(&mut client).await,
+        [
+            ("Talks".to_owned(), String::new(), String::new()),
+            (
+                "Ruritania".to_owned(),
+                "countries".to_owned(),
+                "Ruritania".to_owned()
+            ),
+        ]
+    );
+    let _ = stop_watch.send(());
+    watcher.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -120,6 +120,53 @@ pub fn synthetic_rules_mixed(n: usize, live: usize, words: &[String]) -> String 
     out
 }
 
+/// `n` distinct synthetic terms drawn from `words` with a fixed seed, written as named-list
+/// entries (`benches/lists.rs` also writes each one as a query of its own rule).
+///
+/// Of every ten, on average: six single words (`abandon`), two two-word phrases (`abandon
+/// ship`), one prefix wildcard (a word of 6+ letters cut by two: `negotia*`), one case-sensitive
+/// capitalized word (`{Abandon}`). Duplicates are drawn again, so the `n` entries are `n`
+/// literals.
+pub fn synthetic_terms(n: usize, words: &[String]) -> Vec<String> {
+    let mut state: u64 = 0xD1B5_4A32_D192_ED03;
+    let mut next = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let pick = |r: u64| words[(r % words.len() as u64) as usize].as_str();
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let term = match next() % 10 {
+            0..=5 => pick(next()).to_owned(),
+            6 | 7 => format!("{} {}", pick(next()), pick(next())),
+            8 => loop {
+                let w = pick(next());
+                if w.len() >= 6 {
+                    break format!("{}*", &w[..w.len() - 2]);
+                }
+            },
+            _ => {
+                let w = pick(next());
+                let mut chars = w.chars();
+                let first = chars.next().map(|c| c.to_ascii_uppercase());
+                format!(
+                    "{{{}{}}}",
+                    first.into_iter().collect::<String>(),
+                    chars.as_str()
+                )
+            }
+        };
+        if seen.insert(term.clone()) {
+            out.push(term);
+        }
+    }
+    out
+}
+
 /// Every literal of every rule as plain text (`negotiat*` gives `negotiat`), deduplicated: what
 /// the aho-corasick reference scan looks for.
 pub fn literals(set: &RuleSet) -> Vec<String> {

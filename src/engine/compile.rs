@@ -1,10 +1,14 @@
 //! Compiling parsed rules: literals are normalized into atoms (one token pattern each) and every
 //! atom of every rule goes into one dictionary, the matcher that presearch runs over the text.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use crate::article::Field;
-use crate::rules::{Diagnostic, Expr, ExprKind, Literal, LiteralKind, QuerySpan, Rule, RuleSet};
+use crate::rules::{
+    Diagnostic, Expr, ExprKind, ListEntry, Literal, LiteralKind, QuerySpan, Rule, RuleSet,
+};
 use crate::text::{tokenize, NormalizeOptions};
 
 /// Shortest wildcard prefix, in characters of the normalized word (`neg*` is fine, `ne*` is not).
@@ -74,6 +78,17 @@ impl Node {
             Node::And(ops) => ops.iter().all(Node::matches_empty),
             Node::Or(ops) => ops.iter().any(Node::matches_empty),
             Node::Not(op) => !op.matches_empty(),
+        }
+    }
+
+    /// Every literal the node refers to with the fields it is scoped to, including those under
+    /// NOT.
+    pub fn literal_scopes(&self, out: &mut Vec<(LitId, FieldMask)>) {
+        match self {
+            Node::Lit { lit, fields } => out.push((*lit, *fields)),
+            Node::And(ops) | Node::Or(ops) => ops.iter().for_each(|o| o.literal_scopes(out)),
+            Node::Not(op) => op.literal_scopes(out),
+            Node::Near { left, right, .. } => out.extend(left.iter().chain(right.iter())),
         }
     }
 
@@ -199,6 +214,25 @@ pub(crate) struct Dictionary {
     pub keys: Vec<AtomKey>,
     literal_ids: FxHashMap<Box<[AtomId]>, LitId>,
     atom_count: u32,
+    /// For each literal, the named lists it is an entry of (their literal ids); empty for most.
+    pub member_of: Vec<Box<[LitId]>>,
+    /// The named lists, by name; each is one literal (without atoms) whose occurrences are those
+    /// of its entries.
+    pub lists: Vec<CompiledList>,
+    list_ids: FxHashMap<Box<str>, usize>,
+}
+
+/// A named list as compiled: a literal whose occurrences are its entries' occurrences.
+#[derive(Debug)]
+pub(crate) struct CompiledList {
+    /// The list's name, as evidence reports it.
+    pub name: Arc<str>,
+    /// The list's own literal id.
+    pub lit: LitId,
+    /// For each entry's literal, the entry as first written in the list.
+    pub entries: FxHashMap<LitId, Arc<str>>,
+    /// Whether a rule refers to the list.
+    pub used: bool,
 }
 
 impl Dictionary {
@@ -245,7 +279,47 @@ impl Dictionary {
         self.starts[atoms[0] as usize].push(id);
         self.literal_ids.insert(atoms.clone(), id);
         self.literals.push(CompiledLiteral { atoms });
+        self.member_of.push(Box::default());
         id
+    }
+
+    /// A new named list: a literal without atoms; [`Dictionary::add_entry`] gives it entries.
+    fn list(&mut self, name: &str) -> usize {
+        let lit = self.literals.len() as LitId;
+        self.literals.push(CompiledLiteral {
+            atoms: Box::default(),
+        });
+        self.member_of.push(Box::default());
+        let index = self.lists.len();
+        self.lists.push(CompiledList {
+            name: name.into(),
+            lit,
+            entries: FxHashMap::default(),
+            used: false,
+        });
+        self.list_ids.insert(name.into(), index);
+        index
+    }
+
+    /// Makes literal `entry` an entry of list `list`; the first entry written for a literal is
+    /// the one evidence names.
+    fn add_entry(&mut self, list: usize, entry: LitId, written: &str) {
+        let list = &mut self.lists[list];
+        if list.entries.contains_key(&entry) {
+            return;
+        }
+        list.entries.insert(entry, written.into());
+        let member_of = &mut self.member_of[entry as usize];
+        let mut grown = member_of.to_vec();
+        grown.push(list.lit);
+        *member_of = grown.into_boxed_slice();
+    }
+
+    /// The list whose literal is `lit`, if `lit` is a list.
+    pub fn list_of(&self, lit: LitId) -> Option<&CompiledList> {
+        let list = &self.lists;
+        let i = list.partition_point(|l| l.lit < lit);
+        list.get(i).filter(|l| l.lit == lit)
     }
 
     /// Drops build-time indexes; builds the word index and the prefix head index.
@@ -419,7 +493,7 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Normalizes a literal into atoms and registers it.
+    /// Normalizes a literal into atoms and registers it; a list reference is the list's literal.
     fn literal(
         &mut self,
         cx: &mut RuleContext<'_>,
@@ -428,33 +502,118 @@ impl<'a> Compiler<'a> {
     ) -> Option<LitId> {
         cx.literal_count += 1;
         let rule = cx.rule;
-        let text = literal.text.as_str();
-        let at = |range: std::ops::Range<usize>| {
-            literal.text_offset + range.start..literal.text_offset + range.end
+        if literal.kind == LiteralKind::List {
+            return self.list_reference(rule, &literal.text, span);
+        }
+        match self.atoms(literal.kind, &literal.text) {
+            Ok(atoms) => Some(self.dictionary.literal(atoms)),
+            Err(err) => {
+                let at = match &err.at {
+                    Some(r) => literal.text_offset + r.start..literal.text_offset + r.end,
+                    None => span.clone(),
+                };
+                self.error(rule, err.code, err.message, &at, err.help);
+                None
+            }
+        }
+    }
+
+    /// `@name`: the list's literal, or an error naming the lists there are.
+    fn list_reference(&mut self, rule: &Rule, name: &str, span: &QuerySpan) -> Option<LitId> {
+        if let Some(&i) = self.dictionary.list_ids.get(name) {
+            let list = &mut self.dictionary.lists[i];
+            list.used = true;
+            return Some(list.lit);
+        }
+        let known: Vec<&str> = self.set.lists.iter().map(|l| l.name.as_str()).collect();
+        let help = match crate::rules::diagnostic::closest(name, &known) {
+            _ if known.is_empty() => {
+                format!("define it in the rule file: [lists] {name} = [\"entry\", ...] or {name} = {{ file = \"{name}.txt\" }}")
+            }
+            Some(near) => format!(
+                "did you mean @{near}? The lists are: {}",
+                show_names(&known)
+            ),
+            None => format!("the lists are: {}", show_names(&known)),
         };
+        self.error(
+            rule,
+            "unknown-list",
+            format!("`@{name}` names no list of this rule set"),
+            span,
+            &help,
+        );
+        None
+    }
+
+    /// Compiles the named lists of the rule set (before any rule refers to them): each entry's
+    /// literal joins the dictionary and becomes a member of its list.
+    pub fn compile_lists(&mut self) {
+        for list in &self.set.lists {
+            let index = self.dictionary.list(&list.name);
+            for entry in &list.entries {
+                match self.atoms(entry.kind, &entry.text) {
+                    Ok(atoms) => {
+                        let lit = self.dictionary.literal(atoms);
+                        self.dictionary.add_entry(index, lit, &entry.written);
+                    }
+                    Err(err) => self.entry_error(&list.name, entry, err),
+                }
+            }
+        }
+    }
+
+    fn entry_error(&mut self, list: &str, entry: &ListEntry, err: LiteralError) {
+        let mut location = self.set.entry_location(entry);
+        if let (Some(at), Some(loc), Some(_)) = (&err.at, location.as_mut(), entry.source) {
+            // In a list file the entry is raw text: point inside it.
+            let before = entry.text.get(..at.start).map_or(0, |t| t.chars().count());
+            let width = entry.text.get(at.clone()).map_or(1, |t| t.chars().count());
+            loc.column += before;
+            loc.width = width.max(1);
+        }
+        let (diagnostic, help) = if err.code == "empty-literal" {
+            (
+                Diagnostic::warning(
+                    "list-entry-never-matches",
+                    format!("entry `{}` of list `{list}` has no letters or digits, so it can never match", entry.written),
+                ),
+                "remove the line, or write a word".to_owned(),
+            )
+        } else {
+            (
+                Diagnostic::error(err.code, format!("list `{list}`: {}", err.message)),
+                err.help.to_owned(),
+            )
+        };
+        self.diagnostics.push(diagnostic.at(location).help(help));
+    }
+
+    /// Normalizes a literal's words into atoms (registered in the dictionary).
+    ///
+    /// # Errors
+    /// What can never match or is not allowed: no letters, too many words, a misplaced `*`, a
+    /// wildcard prefix shorter than [`MIN_PREFIX_CHARS`]; `at` is a byte range of `text`.
+    fn atoms(&mut self, kind: LiteralKind, text: &str) -> Result<Vec<AtomId>, LiteralError> {
         let tokens = tokenize(text, self.options);
         if tokens.is_empty() {
-            self.error(
-                rule,
-                "empty-literal",
-                format!("`{text}` has no letters or digits, so it can never match"),
-                span,
-                "remove it, or write a word",
-            );
-            return None;
+            return Err(LiteralError {
+                code: "empty-literal",
+                message: format!("`{text}` has no letters or digits, so it can never match"),
+                at: None,
+                help: "remove it, or write a word",
+            });
         }
         if tokens.len() > MAX_PHRASE_WORDS {
-            self.error(
-                rule,
-                "phrase-too-long",
-                format!(
+            return Err(LiteralError {
+                code: "phrase-too-long",
+                message: format!(
                     "phrase of {} words, more than the limit of {MAX_PHRASE_WORDS}",
                     tokens.len()
                 ),
-                span,
-                "shorten the phrase to its distinctive words",
-            );
-            return None;
+                at: None,
+                help: "shorten the phrase to its distinctive words",
+            });
         }
         // Every `*` must end a word.
         let ends: Vec<usize> = (0..tokens.len()).map(|i| tokens.span(i).end).collect();
@@ -464,31 +623,27 @@ impl<'a> Compiler<'a> {
                 .next()
                 .is_some_and(|c| c.is_alphanumeric() || c == '*');
             if !ends.contains(&i) || followed_by_word {
-                self.error(
-                    rule,
-                    "wildcard",
-                    "a wildcard can only end a word".to_owned(),
-                    &at(i..i + 1),
-                    "write the prefix followed by *, as in negotiat*; leading and inner wildcards are not supported",
-                );
-                return None;
+                return Err(LiteralError {
+                    code: "wildcard",
+                    message: "a wildcard can only end a word".to_owned(),
+                    at: Some(i..i + 1),
+                    help: "write the prefix followed by *, as in negotiat*; leading and inner wildcards are not supported",
+                });
             }
         }
         let mut atoms = Vec::with_capacity(tokens.len());
         for i in 0..tokens.len() {
-            let key = match literal.kind {
+            let key = match kind {
                 LiteralKind::Exact => AtomKey::Exact(tokens.exact(i).into()),
                 _ if text[tokens.span(i).end..].starts_with('*') => {
                     let prefix = tokens.folded(i);
                     if prefix.chars().count() < MIN_PREFIX_CHARS {
-                        self.error(
-                            rule,
-                            "wildcard-prefix",
-                            format!("wildcard prefix `{prefix}*` is shorter than {MIN_PREFIX_CHARS} characters"),
-                            &at(tokens.span(i).start..tokens.span(i).end + 1),
-                            "lengthen the prefix, or list the words it should match with OR",
-                        );
-                        return None;
+                        return Err(LiteralError {
+                            code: "wildcard-prefix",
+                            message: format!("wildcard prefix `{prefix}*` is shorter than {MIN_PREFIX_CHARS} characters"),
+                            at: Some(tokens.span(i).start..tokens.span(i).end + 1),
+                            help: "lengthen the prefix, or list the words it should match with OR",
+                        });
                     }
                     AtomKey::Prefix(prefix.into())
                 }
@@ -496,8 +651,26 @@ impl<'a> Compiler<'a> {
             };
             atoms.push(self.dictionary.atom(key));
         }
-        Some(self.dictionary.literal(atoms))
+        Ok(atoms)
     }
+}
+
+/// Why a literal cannot be compiled.
+struct LiteralError {
+    code: &'static str,
+    message: String,
+    /// Where in the literal's text, when narrower than the whole literal.
+    at: Option<std::ops::Range<usize>>,
+    help: &'static str,
+}
+
+/// Up to ten names, `@a, @b, ...`.
+fn show_names(names: &[&str]) -> String {
+    let mut shown: Vec<String> = names.iter().take(10).map(|n| format!("@{n}")).collect();
+    if names.len() > 10 {
+        shown.push(format!("and {} more", names.len() - 10));
+    }
+    shown.join(", ")
 }
 
 #[cfg(test)]

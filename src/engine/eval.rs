@@ -36,8 +36,9 @@ impl FieldMatches {
 #[derive(Default)]
 pub(crate) struct MatchState {
     pub fields: [FieldMatches; 2],
-    /// Literal occurrences sorted by (literal, field, start).
-    occurrences: Vec<(LitId, Occ)>,
+    /// Literal occurrences sorted by (literal, field, start), each with the literal that matched
+    /// the words: the same literal, or for a named list's occurrence, the entry's.
+    occurrences: Vec<(LitId, Occ, LitId)>,
 }
 
 impl MatchState {
@@ -88,7 +89,11 @@ impl MatchState {
                                 start: i as u32,
                                 end: (i + atoms.len()) as u32,
                             };
-                            occurrences.push((lit, occ));
+                            occurrences.push((lit, occ, lit));
+                            // An entry of named lists is an occurrence of each list too.
+                            for &list in dictionary.member_of[lit as usize].iter() {
+                                occurrences.push((list, occ, lit));
+                            }
                         }
                     }
                 }
@@ -100,7 +105,7 @@ impl MatchState {
     /// The literals that occur, each once, ascending.
     pub fn literals(&self) -> impl Iterator<Item = LitId> + '_ {
         let mut last = None;
-        self.occurrences.iter().filter_map(move |&(lit, _)| {
+        self.occurrences.iter().filter_map(move |&(lit, _, _)| {
             if last == Some(lit) {
                 None
             } else {
@@ -110,10 +115,17 @@ impl MatchState {
         })
     }
 
-    fn occurrences_of(&self, lit: LitId) -> &[(LitId, Occ)] {
-        let start = self.occurrences.partition_point(|(l, _)| *l < lit);
-        let end = self.occurrences.partition_point(|(l, _)| *l <= lit);
+    fn occurrences_of(&self, lit: LitId) -> &[(LitId, Occ, LitId)] {
+        let start = self.occurrences.partition_point(|(l, _, _)| *l < lit);
+        let end = self.occurrences.partition_point(|(l, _, _)| *l <= lit);
         &self.occurrences[start..end]
+    }
+
+    /// The literal of the entry of list `list` that occurs at `occ`, if one does.
+    pub fn entry_at(&self, list: LitId, occ: &Occ) -> Option<LitId> {
+        let all = self.occurrences_of(list);
+        let i = all.partition_point(|(_, o, _)| o < occ);
+        all.get(i).filter(|(_, o, _)| o == occ).map(|(_, _, e)| *e)
     }
 
     /// Evaluates `node`; when true, the occurrences that made it true are appended to `spans`.
@@ -124,8 +136,8 @@ impl MatchState {
                 spans.extend(
                     self.occurrences_of(*lit)
                         .iter()
-                        .filter(|(_, o)| fields.contains(o.field))
-                        .map(|(_, o)| *o),
+                        .filter(|(_, o, _)| fields.contains(o.field))
+                        .map(|(_, o, _)| *o),
                 );
                 spans.len() > before
             }
@@ -167,8 +179,8 @@ impl MatchState {
             .flat_map(|&(lit, fields)| {
                 self.occurrences_of(lit)
                     .iter()
-                    .filter(move |(_, o)| fields.contains(o.field))
-                    .map(|(_, o)| *o)
+                    .filter(move |(_, o, _)| fields.contains(o.field))
+                    .map(|(_, o, _)| *o)
             })
             .collect();
         out.sort_unstable();

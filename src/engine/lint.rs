@@ -64,6 +64,29 @@ pub(super) fn lint(set: &RuleSet, inner: &Inner, complete: bool) -> Vec<Diagnost
     if !complete {
         return out;
     }
+    // Lists no rule names, and lists without entries (compiled in the order of `set.lists`).
+    for (list, compiled) in set.lists.iter().zip(&inner.dictionary.lists) {
+        let at = locate(&list.name_span);
+        if list.entries.is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    "empty-list",
+                    format!(
+                        "list `{}` has no entries, so `@{}` never matches",
+                        list.name, list.name
+                    ),
+                )
+                .at(at)
+                .help("add entries (one a line in a list file), or remove the list"),
+            );
+        } else if !compiled.used {
+            out.push(
+                Diagnostic::warning("unused-list", format!("no rule uses list `{}`", list.name))
+                    .at(at)
+                    .help(format!("use it in a query as @{}, or remove it", list.name)),
+            );
+        }
+    }
     for (t, topic) in set.topics.iter().enumerate() {
         let positive: f64 = inner
             .rules
@@ -174,9 +197,15 @@ fn near_constraints(node: &Node, vars: &[Var], out: &mut Vec<(usize, Vec<usize>,
 
 /// Whether every text containing literal `a` contains literal `b` (at the same place).
 fn literal_implies(a: LitId, b: LitId, dictionary: &Dictionary, options: NormalizeOptions) -> bool {
+    // A named list is a literal without atoms: an entry implies its list, a list nothing else.
+    if dictionary.member_of[a as usize].contains(&b) {
+        return true;
+    }
     let a = &dictionary.literals[a as usize].atoms;
     let b = &dictionary.literals[b as usize].atoms;
-    b.len() <= a.len()
+    !a.is_empty()
+        && !b.is_empty()
+        && b.len() <= a.len()
         && a.windows(b.len()).any(|window| {
             window.iter().zip(b.iter()).all(|(&x, &y)| {
                 atom_implies(

@@ -33,7 +33,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::article::Article;
-use crate::rules::{Diagnostic, Example, RuleSet, RuleSetError, Severity};
+use crate::rules::{Diagnostic, Example, ListFiles, NoListFiles, RuleSet, RuleSetError, Severity};
 use crate::text::{convert_offsets, NormalizeOptions, OffsetEncoding};
 
 pub use compile::{MAX_LITERALS_PER_RULE, MAX_PHRASE_WORDS, MIN_PREFIX_CHARS};
@@ -91,6 +91,26 @@ impl fmt::Display for ClassifyError {
 
 impl std::error::Error for ClassifyError {}
 
+/// Why a rule file on disk could not be loaded ([`Engine::from_path`]).
+#[derive(Debug)]
+pub enum EngineLoadError {
+    /// The rule file could not be read: a one-line message naming it.
+    Read(String),
+    /// The rules were rejected: every problem, with file, line and column.
+    Rules(RuleSetError),
+}
+
+impl fmt::Display for EngineLoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineLoadError::Read(message) => f.write_str(message),
+            EngineLoadError::Rules(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EngineLoadError {}
+
 /// A topic as the engine knows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopicInfo {
@@ -121,6 +141,13 @@ pub struct RuleSetInfo {
     pub topic_count: usize,
     /// Whether accents count when matching.
     pub accent_sensitive: bool,
+    /// Number of named lists.
+    pub list_count: usize,
+    /// Number of entries in all named lists.
+    pub list_entry_count: usize,
+    /// SHA-256 of everything loaded (the rule file and its list files), lowercase hex; see
+    /// [`RuleSet::content_sha256`].
+    pub content_sha256: String,
 }
 
 struct CompiledRule {
@@ -130,6 +157,9 @@ struct CompiledRule {
     topic: usize,
     weight: f64,
     node: Node,
+    /// The literals of the named lists the rule refers to, with the fields each reference is
+    /// scoped to, so evidence can name their entries.
+    lists: Box<[(compile::LitId, compile::FieldMask)]>,
 }
 
 struct Inner {
@@ -205,7 +235,44 @@ impl Engine {
     /// that far. Returns the engine when there is no error (warnings allowed) — what
     /// `rubric check` prints.
     pub fn check(origin: &str, text: &str) -> (Option<Engine>, Vec<Diagnostic>) {
-        let (set, mut diagnostics) = RuleSet::parse(origin, text);
+        Engine::check_with(origin, text, &NoListFiles)
+    }
+
+    /// Like [`Engine::check`], reading the list files the rule file names through `files`
+    /// (for a rule file on disk, [`ListDir::beside`](crate::rules::ListDir::beside) it).
+    pub fn check_with(
+        origin: &str,
+        text: &str,
+        files: &dyn ListFiles,
+    ) -> (Option<Engine>, Vec<Diagnostic>) {
+        let (set, diagnostics) = RuleSet::load(origin, text, files);
+        Engine::check_parsed(set, diagnostics)
+    }
+
+    /// Reads, checks and compiles the rule file at `path` with the list files beside it.
+    ///
+    /// # Errors
+    /// A one-line message when the file cannot be read, else the [`RuleSetError`] report.
+    pub fn from_path(path: &std::path::Path) -> Result<Engine, EngineLoadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            EngineLoadError::Read(format!("cannot read rule file {}: {e}", path.display()))
+        })?;
+        match Engine::check_with(
+            &path.display().to_string(),
+            &text,
+            &crate::rules::ListDir::beside(path),
+        ) {
+            (Some(engine), _) => Ok(engine),
+            (None, diagnostics) => Err(EngineLoadError::Rules(RuleSetError::new(diagnostics))),
+        }
+    }
+
+    /// Compiles a rule set that [`RuleSet::load`] returned, with its diagnostics so far; see
+    /// [`Engine::check`].
+    pub fn check_parsed(
+        set: Option<RuleSet>,
+        mut diagnostics: Vec<Diagnostic>,
+    ) -> (Option<Engine>, Vec<Diagnostic>) {
         let Some(set) = set else {
             return (None, diagnostics);
         };
@@ -229,7 +296,14 @@ impl Engine {
     /// # Errors
     /// Never in a released build: a test loads it, and its examples, on every CI run.
     pub fn embedded() -> Result<Engine, RuleSetError> {
-        Engine::from_toml("<embedded seeds/rules.toml>", crate::DEFAULT_RULES)
+        match Engine::check_with(
+            "<embedded seeds/rules.toml>",
+            crate::DEFAULT_RULES,
+            &crate::DEFAULT_LISTS,
+        ) {
+            (Some(engine), _) => Ok(engine),
+            (None, diagnostics) => Err(RuleSetError::new(diagnostics)),
+        }
     }
 
     /// Compiles a validated rule set: normalizes every literal, builds the dictionary, checks every
@@ -256,6 +330,7 @@ impl Engine {
     /// (no rules, unreachable threshold) would then only echo those errors, so they are skipped.
     fn build(set: &RuleSet, complete: bool) -> (Inner, Vec<Diagnostic>) {
         let mut compiler = Compiler::new(set);
+        compiler.compile_lists();
         let mut rules = Vec::with_capacity(set.rules.len());
         for (source, rule) in set.rules.iter().enumerate() {
             if let Some(node) = compiler.compile_rule(rule) {
@@ -264,12 +339,18 @@ impl Engine {
                     .iter()
                     .position(|t| t.id == rule.topic)
                     .expect("RuleSet validated the topic");
+                let mut lists = Vec::new();
+                node.literal_scopes(&mut lists);
+                lists.retain(|&(l, _)| compiler.dictionary.list_of(l).is_some());
+                lists.sort_unstable_by_key(|&(l, f)| (l, f.0));
+                lists.dedup();
                 rules.push(CompiledRule {
                     source,
                     id: rule.id.as_str().into(),
                     topic,
                     weight: rule.weight,
                     node,
+                    lists: lists.into(),
                 });
             }
         }
@@ -325,6 +406,9 @@ impl Engine {
                 rule_count: rules.len(),
                 topic_count: set.topics.len(),
                 accent_sensitive: set.accent_sensitive,
+                list_count: set.lists.len(),
+                list_entry_count: set.lists.iter().map(|l| l.entries.len()).sum(),
+                content_sha256: set.content_sha256.clone(),
             },
             topics,
             rules,
@@ -374,9 +458,12 @@ impl Engine {
                 .for_each(|e| check(e, false, &mut diagnostics));
         }
         let complete = complete && !has_errors(&diagnostics);
-        let warnings = lint::lint(set, &inner, complete);
-        inner.warnings = warnings.clone();
-        diagnostics.extend(warnings);
+        diagnostics.extend(lint::lint(set, &inner, complete));
+        inner.warnings = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .cloned()
+            .collect();
         (inner, diagnostics)
     }
 
@@ -536,13 +623,17 @@ impl Engine {
                 }
                 score += rule.weight;
                 if options.evidence {
+                    let span = |o: &Occ| {
+                        let mut span = span(state, article, o);
+                        if !rule.lists.is_empty() {
+                            name_list_entry(&mut span, rule, o, state, &inner.dictionary);
+                        }
+                        span
+                    };
                     let spans = if positive {
-                        kept().map(|i| span(state, article, &items[i].1)).collect()
+                        kept().map(|i| span(&items[i].1)).collect()
                     } else {
-                        occs[range.clone()]
-                            .iter()
-                            .map(|o| span(state, article, o))
-                            .collect()
+                        occs[range.clone()].iter().map(span).collect()
                     };
                     evidence.push(RuleEvidence {
                         rule_id: rule.id.clone(),
@@ -621,6 +712,31 @@ fn span(state: &MatchState, article: &Article<'_>, occ: &Occ) -> Span {
         start,
         end,
         text: article.field(occ.field)[start..end].to_owned(),
+        list: None,
+        list_entry: None,
+    }
+}
+
+/// Names the list and entry of a span of a rule that refers to named lists: the first of the
+/// rule's lists (in id order), referred to in the span's field, with an entry at the span.
+fn name_list_entry(
+    span: &mut Span,
+    rule: &CompiledRule,
+    occ: &Occ,
+    state: &MatchState,
+    dictionary: &Dictionary,
+) {
+    for &(list, fields) in rule.lists.iter() {
+        if !fields.contains(occ.field) {
+            continue;
+        }
+        if let Some(entry) = state.entry_at(list, occ) {
+            if let Some(compiled) = dictionary.list_of(list) {
+                span.list = Some(compiled.name.clone());
+                span.list_entry = compiled.entries.get(&entry).cloned();
+                return;
+            }
+        }
     }
 }
 

@@ -62,4 +62,11 @@ pub struct Span {
     pub end: usize,
     /// The original text of the span, exactly as sent (curly quotes, soft hyphens and all).
     pub text: String,
+    /// For a match of a named list (`@name` in the rule): the list's name; `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<Arc<str>>,
+    /// For a match of a named list: the entry that matched, as written in the list (`{US}`,
+    /// `negotiat*`); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_entry: Option<Arc<str>>,
 }

@@ -44,7 +44,7 @@ pub enum ExprKind {
         /// The scoped expression.
         expr: Box<Expr>,
     },
-    /// A term, wildcard or phrase.
+    /// A term, wildcard, phrase, or named-list reference (`@name`).
     Literal(Literal),
 }
 
@@ -57,6 +57,9 @@ pub enum LiteralKind {
     Phrase,
     /// A case-sensitive term or phrase in braces (`{US}`, `{"Security Council"}`).
     Exact,
+    /// A reference to a named list (`@countries`): true where any entry of the list occurs.
+    /// `text` is the list's name, without the `@`.
+    List,
 }
 
 /// A term, wildcard or phrase as written; normalization happens when the rule set is compiled.

@@ -148,6 +148,19 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The name in `known` closest to `name` (case-insensitive edit distance at most a third of its
+/// length, and at least 1), for "did you mean" hints.
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let folded = name.to_lowercase();
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&folded, &k.to_lowercase()), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
 /// A rule set was rejected; holds every problem found, errors first.
 #[derive(Clone, Debug)]
 pub struct RuleSetError {

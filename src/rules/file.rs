@@ -20,7 +20,13 @@
 //! weight = 1.0                      # optional; finite, not 0; default 1.0
 //! description = "..."               # optional
 //! examples = { match = ["..."], no_match = ["...", { title = "...", body = "..." }] }
+//!
+//! [lists]                           # optional: named lists, used in queries as @name
+//! meet_verbs = ["meet", "met", "talks"]
+//! countries = { file = "lists/countries.txt", description = "..." }
 //! ```
+//!
+//! Lists are described in [`super::lists`].
 //!
 //! Unknown keys are errors. Loading never stops at the first problem: syntax errors, shape errors of
 //! each table, validation and query errors are all collected, and the file is rejected whole if any
@@ -36,8 +42,11 @@ use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::ast::{Expr, QuerySpan};
-use super::diagnostic::{Diagnostic, RuleSetError, Source};
-use super::parse::parse_query;
+use super::diagnostic::{Diagnostic, Location, RuleSetError, Source};
+use super::lists::{
+    file_entries, parse_entry, ListEntry, ListFiles, NamedList, NoListFiles, MAX_LIST_ENTRIES,
+};
+use super::parse::{is_list_name, parse_query, MAX_LIST_NAME_BYTES};
 
 /// Largest number of rules in one rule set.
 pub const MAX_RULES: usize = 200_000;
@@ -59,8 +68,16 @@ pub struct RuleSet {
     pub topics: Vec<Topic>,
     /// Rules in file order.
     pub rules: Vec<Rule>,
+    /// Named lists in file order (`[lists]`).
+    pub lists: Vec<NamedList>,
     /// The file, for positions in later diagnostics.
     pub source: Source,
+    /// The list files read, in the order of `lists` (for positions of their entries).
+    pub list_files: Vec<Source>,
+    /// SHA-256 of everything loaded, lowercase hex: of the rule file's bytes alone when it names
+    /// no list file, else of the rule file followed, for each list file in order, by a NUL, its
+    /// path as written, a NUL and its bytes. Equal hashes mean equal rules.
+    pub content_sha256: String,
 }
 
 /// A topic: a label the classifier can give.
@@ -223,6 +240,15 @@ struct RawRule {
     examples: RawExamples,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListTable {
+    file: Option<Spanned<String>>,
+    entries: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    description: String,
+}
+
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExamples {
@@ -274,6 +300,8 @@ fn example(value: Spanned<toml::Value>) -> Result<Example, (String, Range<usize>
 struct Loader {
     source: Source,
     diagnostics: Vec<Diagnostic>,
+    /// The path of each list file read, as written in the rule file (for the content hash).
+    list_paths: Vec<String>,
 }
 
 impl Loader {
@@ -348,6 +376,166 @@ impl Loader {
         }
     }
 
+    /// Reads the `[lists]` table: inline lists and list files (through `files`). Returns the
+    /// lists without errors and the list files read.
+    fn lists(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        files: &dyn ListFiles,
+    ) -> (Vec<NamedList>, Vec<Source>) {
+        let mut lists: Vec<NamedList> = Vec::new();
+        let mut sources = Vec::new();
+        let DeValue::Table(table) = value.get_ref() else {
+            self.error("toml", "`lists` must be a table".to_owned(), value.span())
+                .help = Some(
+                "write [lists] and then name = [\"entry\", ...] or name = { file = \"NAME.txt\" }"
+                    .to_owned(),
+            );
+            return (lists, sources);
+        };
+        let mut total = 0usize;
+        for (key, value) in table.iter() {
+            let name = key.get_ref().to_string();
+            if !is_list_name(&name) {
+                self.error("invalid-id", format!("invalid list name `{name}`"), key.span())
+                    .help = Some(format!(
+                    "use 1 to {MAX_LIST_NAME_BYTES} ASCII letters, digits, `_`, `.` or `-`, e.g. countries"
+                ));
+                continue;
+            }
+            let (description, file, raw_entries) = match value.get_ref() {
+                DeValue::Array(_) => match Vec::<Spanned<String>>::deserialize(
+                    ValueDeserializer::from(value.clone()),
+                ) {
+                    Ok(entries) => (String::new(), None, entries),
+                    Err(err) => {
+                        self.toml_error(err, value.span());
+                        if let Some(d) = self.diagnostics.last_mut() {
+                            d.help = Some("write each entry as a string: [\"Afghanistan\", \"{US}\", \"negotiat*\"]".to_owned());
+                        }
+                        continue;
+                    }
+                },
+                DeValue::Table(_) => {
+                    let Some(raw) = self.item::<RawListTable>("lists", value) else {
+                        continue;
+                    };
+                    match (raw.file, raw.entries) {
+                        (Some(file), None) => (raw.description, Some(file), Vec::new()),
+                        (None, Some(entries)) => (raw.description, None, entries),
+                        (file, entries) => {
+                            let both = file.is_some() && entries.is_some();
+                            self.error(
+                                "toml",
+                                format!(
+                                    "list `{name}` {}",
+                                    if both { "has both `file` and `entries`" } else { "has neither `file` nor `entries`" }
+                                ),
+                                value.span(),
+                            )
+                            .help = Some(format!("write {name} = {{ file = \"{name}.txt\" }} or {name} = [\"entry\", ...]"));
+                            continue;
+                        }
+                    }
+                }
+                other => {
+                    self.error(
+                        "toml",
+                        format!("list `{name}` is {}", with_article(other.type_str())),
+                        value.span(),
+                    )
+                    .help = Some(format!(
+                        "write {name} = [\"entry\", ...] or {name} = {{ file = \"{name}.txt\" }}"
+                    ));
+                    continue;
+                }
+            };
+            let mut list = NamedList {
+                name,
+                description,
+                entries: Vec::new(),
+                file: None,
+                name_span: key.span(),
+            };
+            if let Some(file) = file {
+                let text = match files.read(file.get_ref()) {
+                    Ok(text) => text,
+                    Err(reason) => {
+                        self.error(
+                            "list-file",
+                            format!("cannot read list file of `{}`: {reason}", list.name),
+                            file.span(),
+                        )
+                        .help = Some(
+                            "the path is relative to the directory of the rule file".to_owned(),
+                        );
+                        // Kept (empty), so the rules naming it are not reported as well.
+                        lists.push(list);
+                        continue;
+                    }
+                };
+                // Diagnostics name the list file beside the rule file, as a user finds it.
+                let shown = match std::path::Path::new(&self.source.origin).parent() {
+                    Some(dir) if !self.source.origin.starts_with('<') => {
+                        dir.join(file.get_ref()).display().to_string()
+                    }
+                    _ => file.get_ref().clone(),
+                };
+                let source = Source::new(&shown, &text);
+                self.list_paths.push(file.get_ref().clone());
+                let index = sources.len();
+                for (written, span) in file_entries(&text) {
+                    match parse_entry(written) {
+                        Ok((kind, words, offset)) => list.entries.push(ListEntry {
+                            kind,
+                            text: words.to_owned(),
+                            written: written.to_owned(),
+                            span: span.start + offset..span.start + offset + words.len(),
+                            source: Some(index),
+                        }),
+                        Err((message, help)) => {
+                            self.diagnostics.push(
+                                Diagnostic::error("list-entry", message)
+                                    .at(source.locate(span))
+                                    .help(help),
+                            );
+                        }
+                    }
+                }
+                list.file = Some(file.into_inner());
+                sources.push(source);
+            } else {
+                for entry in raw_entries {
+                    match parse_entry(entry.get_ref()) {
+                        Ok((kind, words, _)) => list.entries.push(ListEntry {
+                            kind,
+                            text: words.to_owned(),
+                            written: entry.get_ref().trim().to_owned(),
+                            span: entry.span(),
+                            source: None,
+                        }),
+                        Err((message, help)) => {
+                            self.error("list-entry", message, entry.span()).help = Some(help);
+                        }
+                    }
+                }
+            }
+            total += list.entries.len();
+            // Kept with its readable entries even after an entry error (which rejects the set):
+            // the rules naming it are checked too, and not reported as naming an unknown list.
+            lists.push(list);
+        }
+        if total > MAX_LIST_ENTRIES {
+            self.error(
+                "too-many-rules",
+                format!("{total} list entries, more than the limit of {MAX_LIST_ENTRIES}"),
+                value.span(),
+            )
+            .help = Some("split the rule set, or keep only the entries the rules need".to_owned());
+        }
+        (lists, sources)
+    }
+
     fn check_id(&mut self, what: &str, id: &Spanned<String>, topic: bool) -> bool {
         let valid_char = |c: char| {
             if topic {
@@ -398,9 +586,22 @@ impl RuleSet {
     /// or the TOML does not parse) together with every problem found, so later stages can check
     /// the rest and report everything at once.
     pub fn parse(origin: &str, text: &str) -> (Option<RuleSet>, Vec<Diagnostic>) {
+        RuleSet::load(origin, text, &NoListFiles)
+    }
+
+    /// Like [`RuleSet::parse`], reading the list files the rule file names through `files`
+    /// (e.g. [`ListDir::beside`](super::lists::ListDir::beside) the rule file). A list file that
+    /// cannot be read is an error at its `file` key; an entry that cannot be read, an error at its
+    /// line in the list file.
+    pub fn load(
+        origin: &str,
+        text: &str,
+        files: &dyn ListFiles,
+    ) -> (Option<RuleSet>, Vec<Diagnostic>) {
         let mut loader = Loader {
             source: Source::new(origin, text),
             diagnostics: Vec::new(),
+            list_paths: Vec::new(),
         };
         let (document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
         let whole = 0..text.len();
@@ -415,16 +616,20 @@ impl RuleSet {
         let mut raw_set = None;
         let mut raw_topics = Vec::new();
         let mut raw_rules = Vec::new();
+        let (mut lists, mut list_files) = (Vec::new(), Vec::new());
         for (key, value) in document.iter() {
             match key.get_ref().as_ref() {
                 "rule_set" => raw_set = loader.item::<RawRuleSet>("rule_set", value),
                 "topics" => raw_topics = loader.items::<RawTopic>("topics", value),
                 "rules" => raw_rules = loader.items::<RawRule>("rules", value),
+                "lists" => (lists, list_files) = loader.lists(value, files),
                 other => {
                     loader
                         .error("toml", format!("unknown key `{other}`"), key.span())
-                        .help =
-                        Some("the top level has [rule_set], [[topics]] and [[rules]]".to_owned());
+                        .help = Some(
+                        "the top level has [rule_set], [[topics]], [[rules]] and [lists]"
+                            .to_owned(),
+                    );
                 }
             }
         }
@@ -610,6 +815,7 @@ impl RuleSet {
                 }
             }
         }
+        let content_sha256 = content_sha256(text, &loader.list_paths, &list_files);
         let set = raw_set.map(|raw| RuleSet {
             name: raw.name.into_inner(),
             version: raw.version.into_inner(),
@@ -617,9 +823,20 @@ impl RuleSet {
             accent_sensitive: raw.accent_sensitive,
             topics,
             rules,
+            lists,
             source: loader.source,
+            list_files,
+            content_sha256,
         });
         (set, loader.diagnostics)
+    }
+
+    /// Where a list entry was written (its list file, or the rule file for an inline list).
+    pub fn entry_location(&self, entry: &ListEntry) -> Option<Location> {
+        match entry.source {
+            Some(i) => self.list_files.get(i)?.locate(entry.span.clone()),
+            None => self.source.locate(entry.span.clone()),
+        }
     }
 
     /// The file location of `query_span` inside the query of `rule`.
@@ -627,6 +844,34 @@ impl RuleSet {
         self.source
             .locate(rule.query_origin.file_range(&self.source.text, query_span))
     }
+}
+
+/// `a string`, `an integer`.
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
+}
+
+/// See [`RuleSet::content_sha256`]; with no list files, the SHA-256 of `text` alone.
+pub(crate) fn content_sha256(text: &str, paths: &[String], list_files: &[Source]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    for (path, file) in paths.iter().zip(list_files) {
+        hasher.update([0]);
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! near_op    ::= "NEAR/" digits | "ONEAR/" digits
 //! scoped     ::= field ":" scoped | primary
 //! field      ::= "title" | "body"
-//! primary    ::= "(" or_expr ")" | phrase | exact | word
+//! primary    ::= "(" or_expr ")" | phrase | exact | list | word
+//! list       ::= "@" name                          ; a named list: ASCII letters, digits, _ . -
 //! phrase     ::= '"' words '"'                     ; curly quotes “ ” accepted
 //! exact      ::= "{" words "}" | "{" phrase "}"    ; case-sensitive
 //! word       ::= wordchar+ [ "*" ]                 ; wordchar: not space, ( ) " { } : “ ”
@@ -21,7 +22,8 @@
 //! `a AND b OR c AND d` is `(a AND b) OR (c AND d)` and `NOT a AND b` is `(NOT a) AND b`.
 //! Operators are written in capitals; two operands side by side without an operator are an error
 //! (write `AND`, `OR`, or quote the words as a phrase). `NEAR` operands are literals or
-//! parenthesised OR-groups of literals.
+//! parenthesised OR-groups of literals; `@name` stands wherever a literal can (it is true where
+//! any entry of the list occurs, see [`crate::rules::lists`]).
 //!
 //! # Limits
 //! - a query is at most [`MAX_QUERY_BYTES`] bytes;
@@ -150,6 +152,7 @@ enum Tok {
     Word(String),
     Phrase { text: String, text_offset: usize },
     Exact { text: String, text_offset: usize },
+    List { name: String },
     Eof,
 }
 
@@ -415,6 +418,9 @@ fn word_token(word: &str, span: QuerySpan, previous: Option<&Tok>) -> Result<Tok
         }
         _ => {}
     }
+    if let Some(name) = word.strip_prefix('@') {
+        return list_token(name, span);
+    }
     let mut chars = word.chars();
     if let (Some(sign @ ('-' | '!' | '+')), Some(next)) = (chars.next(), chars.next()) {
         if next.is_alphanumeric() || next == '"' {
@@ -453,6 +459,38 @@ fn word_token(word: &str, span: QuerySpan, previous: Option<&Tok>) -> Result<Tok
         return Ok(Tok::Near { distance, ordered });
     }
     Ok(Tok::Word(word.to_owned()))
+}
+
+/// Whether `name` is a valid list name: 1 to [`MAX_LIST_NAME_BYTES`] ASCII letters, digits, `_`,
+/// `.` or `-`.
+pub fn is_list_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_LIST_NAME_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Longest list name, in bytes.
+pub const MAX_LIST_NAME_BYTES: usize = 128;
+
+/// `@name`: a reference to a named list.
+fn list_token(name: &str, span: QuerySpan) -> Result<Tok, ParseError> {
+    if is_list_name(name) {
+        return Ok(Tok::List {
+            name: name.to_owned(),
+        });
+    }
+    let message = if name.is_empty() {
+        "`@` without a list name".to_owned()
+    } else if name.ends_with('*') {
+        format!("`@{name}`: a list cannot take a wildcard")
+    } else {
+        format!("invalid list name `@{name}`")
+    };
+    Err(ParseError::new(message, span).help(format!(
+        "write @ and the name of a list defined under [lists], e.g. @countries (1 to {MAX_LIST_NAME_BYTES} ASCII letters, digits, `_`, `.` or `-`); wildcards belong in the list's entries"
+    )))
 }
 
 struct Parser<'q> {
@@ -658,6 +696,7 @@ impl Parser<'_> {
                 Ok(literal(LiteralKind::Phrase, text, text_offset))
             }
             Tok::Exact { text, text_offset } => Ok(literal(LiteralKind::Exact, text, text_offset)),
+            Tok::List { name } => Ok(literal(LiteralKind::List, name, lexeme.span.start + 1)),
             Tok::Eof => Err(
                 ParseError::new("query ends where a term was expected", lexeme.span)
                     .help("finish the query with a term, or remove the trailing operator"),
@@ -738,6 +777,7 @@ mod tests {
                 LiteralKind::Word => l.text.clone(),
                 LiteralKind::Phrase => format!("\"{}\"", l.text),
                 LiteralKind::Exact => format!("{{{}}}", l.text),
+                LiteralKind::List => format!("@{}", l.text),
             },
         }
     }
@@ -765,6 +805,19 @@ mod tests {
             ("“peace talks”", "\"peace talks\""),
             ("\"country's leadership\"", "\"country's leadership\""),
             ("state-of-the-art", "state-of-the-art"),
+            // Named lists stand wherever a literal can.
+            ("@countries", "@countries"),
+            ("@a OR b", "or(@a,b)"),
+            (
+                "(@leaders OR {US}) NEAR/5 @meet",
+                "near5(or(@leaders,{US}),@meet)",
+            ),
+            ("@a ONEAR/2 title:@b", "onear2(@a,title:@b)"),
+            (
+                "title:@countries AND NOT @sport",
+                "and(title:@countries,not(@sport))",
+            ),
+            ("@cameo_04.meet-x", "@cameo_04.meet-x"),
         ];
         for (query, expected) in table {
             let expr = parse_query(query).unwrap_or_else(|e| panic!("{query}: {e}"));
@@ -844,6 +897,13 @@ mod tests {
             ("()", "()", "term"),
             ("\"\"", "\"\"", "words"),
             ("", "", "ceasefire"),
+            ("@ AND b", "@", "e.g. @countries"),
+            (
+                "a OR @count*",
+                "@count*",
+                "wildcards belong in the list's entries",
+            ),
+            ("@coun/tries", "@coun/tries", "under [lists]"),
         ];
         for (query, under, help) in table {
             let err = parse_query(query).expect_err(query);

@@ -159,6 +159,8 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
                                 start: offset(s.start),
                                 end: offset(s.end),
                                 text: s.text,
+                                list: s.list.map(|l| l.to_string()).unwrap_or_default(),
+                                list_entry: s.list_entry.map(|e| e.to_string()).unwrap_or_default(),
                             })
                             .collect(),
                     })

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
@@ -42,7 +41,8 @@ pub struct LoadedRules {
     pub engine: Engine,
     /// Where they came from: the path given, or `<embedded>`.
     pub source: String,
-    /// SHA-256 of the rule file's bytes, lowercase hex.
+    /// SHA-256 of everything loaded (the rule file and its list files), lowercase hex; see
+    /// [`crate::RuleSet::content_sha256`].
     pub content_sha256: String,
     /// When they were loaded.
     pub load_time: SystemTime,
@@ -54,13 +54,17 @@ impl LoadedRules {
     /// # Errors
     /// [`RuleSetError`] with every problem of the file.
     pub fn from_text(source: &str, text: &str) -> Result<LoadedRules, RuleSetError> {
-        let engine = Engine::from_toml(source, text)?;
-        Ok(LoadedRules {
+        Ok(LoadedRules::new(source, Engine::from_toml(source, text)?))
+    }
+
+    /// Wraps a compiled engine; `source` names it in `GetRuleSet`.
+    pub fn new(source: &str, engine: Engine) -> LoadedRules {
+        LoadedRules {
+            content_sha256: engine.info().content_sha256.clone(),
             engine,
             source: source.to_owned(),
-            content_sha256: sha256_hex(text.as_bytes()),
             load_time: SystemTime::now(),
-        })
+        }
     }
 
     /// `(name, version, sha256)`, the labels of `rubric_rule_set_info`.
@@ -74,7 +78,7 @@ impl LoadedRules {
     /// # Errors
     /// Never in a released build (a test loads it on every CI run).
     pub fn embedded() -> Result<LoadedRules, RuleSetError> {
-        LoadedRules::from_text("<embedded>", crate::DEFAULT_RULES)
+        Ok(LoadedRules::new("<embedded>", Engine::embedded()?))
     }
 
     /// Reads and compiles a rule file.
@@ -85,23 +89,13 @@ impl LoadedRules {
     /// Diagnostics name the path as given; `source` (reported by `GetRuleSet` to any client) is
     /// only the file name, so the server's directory layout is not disclosed.
     pub fn from_file(path: &Path) -> Result<LoadedRules, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read rule file {}: {e}", path.display()))?;
-        let mut loaded = LoadedRules::from_text(&path.display().to_string(), &text)
-            .map_err(|e| e.to_string())?;
-        if let Some(name) = path.file_name() {
-            loaded.source = name.to_string_lossy().into_owned();
-        }
-        Ok(loaded)
+        let engine = Engine::from_path(path).map_err(|e| e.to_string())?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(LoadedRules::new(&name, engine))
     }
-}
-
-/// SHA-256 of `bytes` as lowercase hex (64 characters).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The rules the service reads on every call; swapped atomically on reload.

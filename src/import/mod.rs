@@ -1,7 +1,13 @@
-//! Importers that turn rule sets written for other tools into rubric rule files.
+//! Importers that turn rule sets written for other tools into rubric rule files and list files.
 //!
-//! One format so far: the issue-coding dictionaries of the PETRARCH2 political event coder
-//! (`Phoenix.IssueCoding.txt`, openeventdata/petrarch2), see [`phoenix`].
+//! Two formats so far, both from the PETRARCH2 political event coder (openeventdata/petrarch2,
+//! MIT licence):
+//! - the issue-coding dictionary (`Phoenix.IssueCoding.txt`) becomes a rule file, see [`phoenix`];
+//! - the actor, agent and verb dictionaries (`Phoenix.Countries.actors.txt`, `Phoenix.agents.txt`,
+//!   `CAMEO.2.0.txt`, ...) become list files for `[lists]`, see [`petrarch`].
+
+pub mod petrarch;
+pub mod petrarch_words;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -11,6 +17,9 @@ use crate::text::{tokenize, NormalizeOptions};
 /// Something the importer could not translate exactly, or chose to drop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportNote {
+    /// The source file, as the caller named it ([`phoenix`]'s `source_name`; for [`petrarch`], the
+    /// dictionary's file name, such as `CAMEO.2.0.txt`).
+    pub file: String,
     /// 1-based line of the source file.
     pub line: usize,
     /// What happened, in a sentence.
@@ -325,6 +334,9 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
     let mut toml = out;
     toml.push_str(&body);
     notes.sort_by_key(|n| n.line);
+    for n in &mut notes {
+        n.file = source_name.to_owned();
+    }
     Import {
         toml,
         topics,
@@ -334,7 +346,11 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
 }
 
 fn note(line: usize, message: String) -> ImportNote {
-    ImportNote { line, message }
+    ImportNote {
+        file: String::new(),
+        line,
+        message,
+    }
 }
 
 /// The value of `NAME="value"` in an `<ISSUE ...>` tag, or empty.
@@ -458,18 +474,20 @@ fn inflect(part: &str) -> (Vec<String>, Vec<String>) {
     (english, replaced)
 }
 
-fn sibilant(word: &str) -> bool {
+pub(crate) fn sibilant(word: &str) -> bool {
     ["s", "x", "z", "ch", "sh"]
         .iter()
         .any(|e| word.ends_with(e))
 }
 
-fn consonant_y(word: &str) -> Option<&str> {
+pub(crate) fn consonant_y(word: &str) -> Option<&str> {
     let stem = word.strip_suffix('y')?;
     (!stem.ends_with(['a', 'e', 'i', 'o', 'u'])).then_some(stem)
 }
 
-fn noun_plurals(noun: &str) -> Vec<String> {
+/// English plurals of a lowercase noun (`crisis` → `crises`, `box` → `boxes`, `thief` →
+/// `thiefs`, `thieves`); empty for a noun that is plural already (`soldiers`).
+pub(crate) fn noun_plurals(noun: &str) -> Vec<String> {
     if let Some(stem) = noun.strip_suffix("is") {
         return vec![format!("{stem}es")];
     }
@@ -560,7 +578,7 @@ fn or_of(forms: &[String]) -> String {
 }
 
 /// A TOML basic string.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
