@@ -175,21 +175,28 @@ print("""
   `default_rules_label_fresh_reader_headlines_2026_12`, holds 85 headlines written by a fresh
   reader who saw neither the data nor the rules, 25 of them foreign or political news of no topic;
   all are right.
-- **`nyt_headlines_dev.jsonl` / aid, not met (0.338 against 0.40).** 64 positives in 11,559
+- **`nyt_headlines_dev.jsonl` / aid, not met (0.362 against 0.40).** 64 positives in 11,559
   labelled lines. A sample of the misses read by hand: about half are the aftermath of Hurricane
   Katrina told without a relief word (levees, trailers, housing grants, a morgue, New Orleans
-  business leaders planning a revival), a quarter are loans and financial rescues of countries
-  ("billions to shield Brazil's economy"), the rest single stories. The false positives are mostly
-  "aid" for help of another kind (aid to Iraq's police and army, companies aiding a missile
-  program, Iraq's reconstruction contracts, a Red Cross fund for terror victims). What would meet
-  it: rules for a disaster's aftermath without a relief word (`@disasters` plus rebuilding and
-  housing words at half weight) and for sovereign loans, both judged on more data than 64 lines,
-  or weights learned from labelled lines (issue "rules from labelled examples").
-- **`disaster_news_validation.jsonl` / aid, not met (0.686 against 0.70).** Unchanged from
-  2026.11.3: the misses table below shows the aid misses labelled security (the source's
-  `aid_related` includes `military` and `security`); the topic border puts fighting without relief
-  under security, and 2026.12 did not move it. The body rules were left as they were so that the
-  false-friend tests and the PLOVER figures hold.
+  business leaders planning a revival), a few are aid to a country written as a verb ("Progress
+  in Aiding Indonesia"), the rest single stories. The false positives are of two kinds: "aid" for
+  help of another kind (aid to Iraq's police and army, companies aiding a missile program, a Red
+  Cross fund for terror victims), and emergencies this rule set counts as aid by its definition
+  (a mine rescue, civilians killed, an epidemic) that the source codes as health, crime or
+  defense. Loans and rescue packages for countries (development finance) were added as
+  `aid.headline_country_finance`. What would meet it: rules for a disaster's aftermath without a
+  relief word (`@disasters` beside rebuilding and housing words at half weight), judged on more
+  data than 64 lines, or weights learned from labelled lines (issue "rules from labelled
+  examples"); narrowing the aid definition to the source's would cost the other files.
+- **`disaster_news_validation.jsonl` / aid, not met (0.693 against 0.70).** 2026.12 adds general
+  vocabulary of the health and shelter clusters (pandemic and influenza with deaths or cases, mass
+  burials and unidentified bodies, people sheltering): +0.007. The misses table below shows the aid
+  misses labelled security (the source's `aid_related` includes `military` and `security`); the
+  topic border puts fighting without relief under security, and 2026.12 did not move it. Of the
+  other misses, a sample read by hand is mostly development work (sewers, coastal erosion, HIV
+  programmes, school feeding) and single facts of a response (a truck count, a vaccine schedule);
+  the false positives are mostly lines about relief that the source did not label aid. Meeting
+  the target by widening to development projects would make everyday infrastructure news aid.
 - Against the baseline on the headlines, the rules are behind (diplomacy 0.664 vs 0.783, security
   0.754 vs 0.824): the baseline learns this period's news (Iraq, Bosnia, Kosovo) and its section
   names ("A Nation Challenged") from 10,000 labelled lines; the rules know the actors and events

@@ -327,6 +327,10 @@ async fn list_topics_and_get_rule_set() {
     assert!(!rule_set.version.is_empty());
     assert_eq!(rule_set.source, "<embedded>");
     assert_eq!(rule_set.topic_count, 3);
+    let info = rubric::Engine::embedded().unwrap().info().clone();
+    assert!(info.list_count > 0 && info.list_entry_count > info.list_count);
+    assert_eq!(rule_set.list_count as usize, info.list_count);
+    assert_eq!(rule_set.list_entry_count as usize, info.list_entry_count);
     assert_eq!(
         rule_set.rule_count,
         topics.iter().map(|t| t.rule_count).sum::<u32>()

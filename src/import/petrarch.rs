@@ -462,8 +462,9 @@ pub fn lists_toml(lists: &[ListFile], options: &Options) -> String {
     let _ = writeln!(
         text,
         "# Lists written by `rubric import petrarch --cutoff {}` from the PETRARCH2 dictionaries\n\
-         # (MIT licence, see {LICENSE_FILE}). Copy the table into a rule file in this directory, or\n\
-         # keep the lists it uses; queries name a list as @name: @countries NEAR/5 @cameo_04.\n",
+         # (MIT licence, see {LICENSE_FILE}). Copy into a rule file in this directory only the\n\
+         # lines of the lists its queries use (`rubric check` warns of every list no rule uses);\n\
+         # queries name a list as @name: @countries NEAR/5 @cameo_04.\n",
         options.cutoff
     );
     text.push_str("[lists]\n");

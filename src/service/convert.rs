@@ -202,5 +202,7 @@ pub(crate) fn rule_set(r: &LoadedRules) -> pb::RuleSet {
         topic_count: offset(info.topic_count),
         accent_sensitive: info.accent_sensitive,
         source: r.source.clone(),
+        list_count: offset(info.list_count),
+        list_entry_count: offset(info.list_entry_count),
     }
 }
