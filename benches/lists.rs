@@ -15,17 +15,24 @@
 //!   frequent news words;
 //! - `lists-classify/default`: the default rules (with their list files), as a reference;
 //!
-//! and `lists-compile/<set>`: `Engine::check_with` (parse, compile, examples, lints) of the
-//! 50,000-term sets. Before measuring it prints, per rule set, the rules fired, topics labelled
-//! and evidence spans per article on the corpus, and fails if `terms-50k` and
-//! `lists-50k-per-topic` label different topics on any article.
+//! then `lists-compile/<set>`: `Engine::check_with` (parse, compile, examples, lints) of the
+//! 50,000-term sets; then, on Linux, `lists-classify-cpu/<set>`: `lists-classify` again, timed in
+//! CPU time of the measuring thread instead of wall time (the machines are shared: wall time also
+//! counts the time other processes hold the core).
+//!
+//! Before measuring it prints, per rule set, the rules fired, topics labelled and evidence spans
+//! per article on the corpus, and fails if `terms-50k` and `lists-50k-per-topic` label different
+//! topics on any article. `python3 benches/lists-summary.py` prints the table and ratios of
+//! BENCHMARKS.md ("Named lists") from criterion's estimates.
 
 mod support;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use criterion::measurement::Measurement;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use rubric::{Article, ClassifyOptions, Engine};
 
@@ -165,7 +172,8 @@ fn facts(name: &str, engine: &Engine, articles: &[Article<'_>]) -> Vec<Vec<Strin
     }
     let n = articles.len() as f64;
     eprintln!(
-        "{name}: {} rules; per article {:.2} rules fired, {:.2} topics labelled, {:.2} evidence spans",
+        "{name}: {} rules; per article {:.2} rules fired, {:.2} topics labelled, \
+         {:.2} evidence spans",
         engine.rules().len(),
         fired as f64 / n,
         labelled as f64 / n,
@@ -174,51 +182,72 @@ fn facts(name: &str, engine: &Engine, articles: &[Article<'_>]) -> Vec<Vec<Strin
     labels
 }
 
-fn list_benches(c: &mut Criterion) {
-    let corpus = support::corpus();
-    let bytes = support::corpus_bytes(&corpus);
-    let articles: Vec<Article<'_>> = corpus
-        .iter()
-        .map(|(title, body)| Article {
-            id: "",
-            title,
-            body,
-        })
-        .collect();
-    let terms = support::synthetic_terms(TERMS, &support::words());
-    let sets: Vec<(&str, String)> = vec![
-        ("terms-50k", terms_rules(&terms)),
-        ("list-50k-one-rule", one_list_rules(&terms)),
-        ("lists-50k-per-topic", per_topic_lists_rules(&terms)),
-        ("list-50k-near", near_rules(&terms)),
-        ("default", rubric::DEFAULT_RULES.to_owned()),
-    ];
-    let engines: Vec<(&str, Engine)> = sets
-        .iter()
-        .map(|(name, toml)| (*name, load(name, toml)))
-        .collect();
-    let labels: Vec<Vec<Vec<String>>> = engines
-        .iter()
-        .map(|(name, engine)| facts(name, engine, &articles))
-        .collect();
-    assert_eq!(
-        labels[0], labels[2],
-        "terms-50k and lists-50k-per-topic label the same topics"
-    );
+/// The corpus, the rule sets and their engines, built once for all groups.
+struct Setup {
+    articles: Vec<Article<'static>>,
+    bytes: u64,
+    sets: Vec<(&'static str, String)>,
+    engines: Vec<(&'static str, Engine)>,
+}
 
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let corpus: &'static [(String, String)] = Vec::leak(support::corpus());
+        let bytes = support::corpus_bytes(corpus);
+        let articles: Vec<Article<'static>> = corpus
+            .iter()
+            .map(|(title, body)| Article {
+                id: "",
+                title,
+                body,
+            })
+            .collect();
+        let terms = support::synthetic_terms(TERMS, &support::words());
+        let sets: Vec<(&str, String)> = vec![
+            ("terms-50k", terms_rules(&terms)),
+            ("list-50k-one-rule", one_list_rules(&terms)),
+            ("lists-50k-per-topic", per_topic_lists_rules(&terms)),
+            ("list-50k-near", near_rules(&terms)),
+            ("default", rubric::DEFAULT_RULES.to_owned()),
+        ];
+        let engines: Vec<(&str, Engine)> = sets
+            .iter()
+            .map(|(name, toml)| (*name, load(name, toml)))
+            .collect();
+        let labels: Vec<Vec<Vec<String>>> = engines
+            .iter()
+            .map(|(name, engine)| facts(name, engine, &articles))
+            .collect();
+        assert_eq!(
+            labels[0], labels[2],
+            "terms-50k and lists-50k-per-topic label the same topics"
+        );
+        Setup {
+            articles,
+            bytes,
+            sets,
+            engines,
+        }
+    })
+}
+
+/// `group`: every rule set classifies the whole corpus, evidence on.
+fn classify_group<M: Measurement>(c: &mut Criterion<M>, group: &str) {
+    let setup = setup();
     let options = ClassifyOptions {
         evidence: true,
         ..Default::default()
     };
-    let mut group = c.benchmark_group("lists-classify");
-    group.throughput(Throughput::Bytes(bytes));
+    let mut group = c.benchmark_group(group);
+    group.throughput(Throughput::Bytes(setup.bytes));
     group.measurement_time(Duration::from_secs(4));
     group.warm_up_time(Duration::from_secs(1));
-    for (name, engine) in &engines {
+    for (name, engine) in &setup.engines {
         group.bench_function(*name, |b| {
             b.iter(|| {
                 let mut labels = 0;
-                for a in &articles {
+                for a in &setup.articles {
                     let result = engine.classify(a, &options).expect("classify");
                     labels += result.topics.iter().filter(|t| t.label).count();
                 }
@@ -227,6 +256,10 @@ fn list_benches(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn wall_time_benches(c: &mut Criterion) {
+    classify_group(c, "lists-classify");
 
     // One compile is about a second here: flat sampling, one compile per sample.
     let mut group = c.benchmark_group("lists-compile");
@@ -234,11 +267,118 @@ fn list_benches(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(8));
-    for (name, toml) in sets.iter().filter(|(name, _)| *name != "default") {
+    for (name, toml) in setup().sets.iter().filter(|(name, _)| *name != "default") {
         group.bench_function(*name, |b| b.iter(|| load(name, toml)));
     }
     group.finish();
 }
 
-criterion_group!(benches, list_benches);
+#[cfg(target_os = "linux")]
+fn cpu_time_benches(c: &mut Criterion<cpu_time::ThreadCpuTime>) {
+    classify_group(c, "lists-classify-cpu");
+}
+
+#[cfg(target_os = "linux")]
+mod cpu_time {
+    use criterion::measurement::{Measurement, ValueFormatter};
+    use criterion::Throughput;
+
+    /// Time on the CPU of the measuring thread (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds: unlike
+    /// wall time, it does not count the time the thread waits for a core that other processes hold,
+    /// which on the shared 2-core machines is most of the run-to-run noise.
+    pub struct ThreadCpuTime;
+
+    impl ThreadCpuTime {
+        fn now() -> u64 {
+            #[repr(C)]
+            struct Timespec {
+                tv_sec: std::ffi::c_long,
+                tv_nsec: std::ffi::c_long,
+            }
+            extern "C" {
+                fn clock_gettime(clock: std::ffi::c_int, tp: *mut Timespec) -> std::ffi::c_int;
+            }
+            const CLOCK_THREAD_CPUTIME_ID: std::ffi::c_int = 3;
+            let mut ts = Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` is a valid, writable timespec (two C longs on Linux) for the call.
+            let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        }
+    }
+
+    impl Measurement for ThreadCpuTime {
+        type Intermediate = u64;
+        type Value = u64;
+
+        fn start(&self) -> u64 {
+            ThreadCpuTime::now()
+        }
+        fn end(&self, start: u64) -> u64 {
+            ThreadCpuTime::now() - start
+        }
+        fn add(&self, a: &u64, b: &u64) -> u64 {
+            a + b
+        }
+        fn zero(&self) -> u64 {
+            0
+        }
+        fn to_f64(&self, value: &u64) -> f64 {
+            *value as f64
+        }
+        fn formatter(&self) -> &dyn ValueFormatter {
+            &CpuNanos
+        }
+    }
+
+    /// Formats CPU nanoseconds as criterion formats wall time (`ms`, `MiB/s`).
+    struct CpuNanos;
+
+    impl ValueFormatter for CpuNanos {
+        fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+            let (factor, unit) = match typical {
+                t if t < 1e3 => (1.0, "ns"),
+                t if t < 1e6 => (1e-3, "µs"),
+                t if t < 1e9 => (1e-6, "ms"),
+                _ => (1e-9, "s"),
+            };
+            values.iter_mut().for_each(|v| *v *= factor);
+            unit
+        }
+
+        fn scale_throughputs(
+            &self,
+            _typical: f64,
+            throughput: &Throughput,
+            values: &mut [f64],
+        ) -> &'static str {
+            let (amount, unit) = match *throughput {
+                Throughput::Bytes(n) => (n as f64 / (1024.0 * 1024.0), "MiB/s"),
+                Throughput::BytesDecimal(n) => (n as f64 / 1e6, "MB/s"),
+                Throughput::Elements(n) => (n as f64, "elem/s"),
+                Throughput::Bits(n) => (n as f64, "b/s"),
+            };
+            values.iter_mut().for_each(|v| *v = amount * 1e9 / *v);
+            unit
+        }
+
+        fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+            "ns"
+        }
+    }
+}
+
+criterion_group!(benches, wall_time_benches);
+#[cfg(target_os = "linux")]
+criterion_group! {
+    name = cpu_benches;
+    config = Criterion::default().with_measurement(cpu_time::ThreadCpuTime);
+    targets = cpu_time_benches
+}
+#[cfg(target_os = "linux")]
+criterion_main!(benches, cpu_benches);
+#[cfg(not(target_os = "linux"))]
 criterion_main!(benches);

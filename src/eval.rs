@@ -7,7 +7,9 @@
 //! Definitions (the usual ones, e.g. Manning, Raghavan & Schütze, *Introduction to Information
 //! Retrieval*, ch. 8): precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = 2PR / (P + R);
 //! each is 0 when its denominator is 0. Micro averages pool the counts of all scored topics;
-//! macro averages are the unweighted means over the topics with at least one labelled line.
+//! macro averages are the unweighted means over the topics with at least one labelled line. When
+//! no line is labelled for any topic of the rule set, nothing is scored: the averages are `None`
+//! (JSON `null`), not zeros that would read like a measurement.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -196,13 +198,15 @@ pub struct RuleExcerpts {
 pub struct Report {
     /// Number of articles.
     pub articles: u64,
+    /// Articles with a label for at least one topic of the rule set: the articles scored.
+    pub labelled: u64,
     /// Per topic of the rule set that is labelled at least once, in rule-set order.
     pub topics: Vec<TopicReport>,
-    /// Pooled over the scored topics.
-    pub micro: Scores,
-    /// Unweighted mean over the scored topics.
+    /// Pooled over the scored topics; `None` (JSON `null`) when nothing was scored.
+    pub micro: Option<Scores>,
+    /// Unweighted mean over the scored topics; `None` (JSON `null`) when nothing was scored.
     #[serde(rename = "macro")]
-    pub macro_: Scores,
+    pub macro_: Option<Scores>,
     /// Label names that the rule set does not have (not scored).
     pub unknown_labels: Vec<String>,
     /// Up to `max_errors` false positives and false negatives per topic.
@@ -271,11 +275,15 @@ pub fn evaluate_with_progress(
         .enumerate()
         .map(|(i, (rule, _, _))| (rule, i))
         .collect();
+    let mut labelled = 0;
     for (a, result) in articles.iter().zip(&results) {
         for label in a.labels.keys() {
             if !topics.iter().any(|t| &t.id == label) {
                 unknown.insert(label.clone());
             }
+        }
+        if topics.iter().any(|t| a.labels.contains_key(&t.id)) {
+            labelled += 1;
         }
         for (t, topic) in topics.iter().enumerate() {
             let Some(&gold) = a.labels.get(&topic.id) else {
@@ -378,6 +386,7 @@ pub fn evaluate_with_progress(
     errors.sort_by_key(rank);
     Report {
         articles: articles.len() as u64,
+        labelled,
         topics: reports,
         micro,
         macro_,
@@ -388,8 +397,11 @@ pub fn evaluate_with_progress(
 }
 
 /// Per-topic reports (topics with at least one labelled line, in the order of `topics`), and the
-/// micro and macro averages over them.
-fn summarize(topics: &[&str], counts: &[Counts]) -> (Vec<TopicReport>, Scores, Scores) {
+/// micro and macro averages over them (`None` when no topic has a labelled line).
+fn summarize(
+    topics: &[&str],
+    counts: &[Counts],
+) -> (Vec<TopicReport>, Option<Scores>, Option<Scores>) {
     let mut reports = Vec::new();
     let mut pooled = Counts::default();
     let mut sums = Scores::default();
@@ -414,7 +426,10 @@ fn summarize(topics: &[&str], counts: &[Counts]) -> (Vec<TopicReport>, Scores, S
             scores,
         });
     }
-    let n = reports.len().max(1) as f64;
+    if reports.is_empty() {
+        return (reports, None, None);
+    }
+    let n = reports.len() as f64;
     let micro = Scores {
         precision: pooled.precision(),
         recall: pooled.recall(),
@@ -425,7 +440,7 @@ fn summarize(topics: &[&str], counts: &[Counts]) -> (Vec<TopicReport>, Scores, S
         recall: sums.recall / n,
         f1: sums.f1 / n,
     };
-    (reports, micro, macro_)
+    (reports, Some(micro), Some(macro_))
 }
 
 impl Report {
@@ -455,6 +470,7 @@ impl Report {
         unknown.dedup();
         Report {
             articles: reports.iter().map(|r| r.articles).sum(),
+            labelled: reports.iter().map(|r| r.labelled).sum(),
             topics,
             micro,
             macro_,

@@ -232,7 +232,7 @@ fn classify_jsonl_keeps_order_and_reports_bad_lines() {
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("in.jsonl:1235: not a JSON article"),
+        stderr.contains("in.jsonl:1235:2: invalid JSON: key must be a string"),
         "{stderr}"
     );
     // Output stays line for line: the bad line gives an error object in its place.
@@ -277,7 +277,7 @@ fn classify_with_embedded_rules_and_options() {
         None,
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown topic `sports`"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--topic sports: unknown topic"));
 }
 
 #[test]
@@ -1051,4 +1051,307 @@ fn classify_rejects_empty_and_misshaped_articles() {
     let lines = json_lines(&o);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["error"]["line"], 2);
+}
+
+// ---- Fresh-user review (15): classify's output and errors, eval's bad and unlabelled lines ----
+
+/// Review (15): the CLI's classification carries `offsetEncoding` as the service's
+/// `Classification` does, spelt as protobuf's JSON mapping prints the enum (what grpcurl shows),
+/// for every unit and its spellings, in JSON Lines output too.
+#[test]
+fn classify_output_carries_offset_encoding_as_the_service_prints_it() {
+    let proto = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("proto/rubric/v1/classifier_service.proto"),
+    )
+    .unwrap();
+    for (flags, expected, pb) in [
+        (
+            &[][..],
+            "OFFSET_ENCODING_UTF8",
+            rubric::pb::OffsetEncoding::Utf8,
+        ),
+        (
+            &["--offset-encoding", "utf16"],
+            "OFFSET_ENCODING_UTF16",
+            rubric::pb::OffsetEncoding::Utf16,
+        ),
+        (
+            &["--offset-encoding", "code-point"],
+            "OFFSET_ENCODING_CODE_POINT",
+            rubric::pb::OffsetEncoding::CodePoint,
+        ),
+        // The Python example's flag name and its old spelling of the unit.
+        (
+            &["--offsets", "codepoint"],
+            "OFFSET_ENCODING_CODE_POINT",
+            rubric::pb::OffsetEncoding::CodePoint,
+        ),
+    ] {
+        assert_eq!(pb.as_str_name(), expected);
+        assert!(proto.contains(&format!("{expected} = ")), "{expected}");
+        let mut args = vec!["classify"];
+        args.extend_from_slice(flags);
+        args.push("-");
+        let o = rubric(&args, Some("Aid convoys reached the city."));
+        assert_success(&o);
+        let v = &json_lines(&o)[0];
+        assert_eq!(v["offsetEncoding"], expected, "{flags:?}");
+        // Field order as the service prints it: article id, topics, version, encoding.
+        let out = stdout(&o);
+        assert!(
+            out.trim_end().ends_with(&format!(
+                "\"ruleSetVersion\":{},\"offsetEncoding\":\"{expected}\"}}",
+                v["ruleSetVersion"]
+            )),
+            "{out}"
+        );
+        args.insert(1, "--jsonl");
+        let o = rubric(
+            &args,
+            Some("{\"body\":\"Aid convoys reached the city.\"}\n"),
+        );
+        assert_success(&o);
+        assert_eq!(json_lines(&o)[0]["offsetEncoding"], expected, "{flags:?}");
+    }
+}
+
+/// Review (15): an unknown `--topic` is named by the flag (not the gRPC field `topics[0]`), with
+/// the rule set's topics and the closest one; every unknown topic is reported, before any input is
+/// read, and nothing is printed on standard output.
+#[test]
+fn classify_unknown_topic_names_the_flag_and_lists_the_topics() {
+    let o = rubric(
+        &[
+            "classify", "--topic", "aid", "--topic", "aidd", "--topic", "sports", "-",
+        ],
+        Some("Aid convoys"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("topics["), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: --topic aidd: unknown topic (did you mean `aid`?); the topics are: diplomacy, security, aid",
+            "error: --topic sports: unknown topic; the topics are: diplomacy, security, aid",
+        ],
+        "{err}"
+    );
+}
+
+/// Review (15): a JSON Lines error record names the article when its line has an id (also before
+/// a cut, and in a Classify request's `article`), and leaves `id` out when it has none.
+#[test]
+fn classify_jsonl_error_records_carry_the_article_id() {
+    let input = concat!(
+        "{\"id\":\"a-1\",\"body\":\"aid con\n",
+        "{\"id\":\"a-2\",\"titel\":\"Aid\"}\n",
+        "{\"article\":{\"id\":\"a-3\",\"body\":\"\"}}\n",
+        "{\"id\":\"a-4\",\"body\":5}\n",
+        "{\"body\":\"aid con\n",
+        "{\"id\":\"a-6\",\"body\":\"Aid convoys\"}\n",
+    );
+    let o = rubric(&["classify", "--jsonl", "--no-evidence", "-"], Some(input));
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    let ids: Vec<&Value> = lines[..5].iter().map(|l| &l["error"]["id"]).collect();
+    assert_eq!(
+        ids,
+        ["a-1", "a-2", "a-3", "a-4"]
+            .map(Value::from)
+            .iter()
+            .chain([&Value::Null])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(lines[5]["articleId"], "a-6");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("-:1:28: article \"a-1\": truncated JSON"),
+        "{err}"
+    );
+    assert!(err.contains("-:2: article \"a-2\": empty article"), "{err}");
+}
+
+/// Review (15): lines are counted as in the file, blank and whitespace-only lines, CRLF line ends
+/// and a byte order mark included, by `classify --jsonl` and by `eval` alike; a message never
+/// carries serde_json's own "line 1" (or "line 2") inside the value.
+#[test]
+fn jsonl_error_lines_count_physical_lines_after_blank_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        "\u{FEFF}{\"id\":\"1\",\"body\":\"Aid convoys\",\"labels\":{\"aid\":true}}\r\n",
+        "\r\n",
+        "   \n",
+        "\n",
+        "{\"id\":\"5\",\"body\":\"aid con\r\n",
+        "\n",
+        "{\"id\":\"7\" \"body\":\"x\"}\n",
+    );
+    let data = write(dir.path(), "blank.jsonl", text);
+    let name = data.to_str().unwrap();
+    let o = rubric(&["classify", "--jsonl", name], None);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["error"]["line"], 5);
+    assert_eq!(lines[2]["error"]["line"], 7);
+    assert_eq!(lines[2]["error"]["column"], 11);
+    let classify_err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let o = rubric(&["eval", name], None);
+    assert_eq!(o.status.code(), Some(2));
+    let eval_err = String::from_utf8_lossy(&o.stderr).into_owned();
+    for err in [&classify_err, &eval_err] {
+        assert!(err.contains(&format!("{name}:5:")), "{err}");
+        assert!(
+            err.contains(&format!("{name}:7:11: article \"7\": invalid JSON")),
+            "{err}"
+        );
+        assert!(!err.contains("at line"), "{err}");
+        assert!(!err.contains("line 2"), "{err}");
+    }
+}
+
+/// Review (15): a line cut short (here, in a string) is reported as truncated JSON at its line
+/// and column, not as "control character (\u0000-\u001F) found" (the line end it was read with),
+/// by `classify --jsonl`, `eval`, and for a whole `.json` file.
+#[test]
+fn truncated_json_line_is_reported_as_truncated_not_control_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = "{\"id\":\"9\",\"body\":\"Aid convoys reach";
+    let jsonl = write(dir.path(), "cut.jsonl", &format!("{cut}\n"));
+    let json = write(dir.path(), "cut.json", &format!("{cut}\n"));
+    let column = cut.chars().count() + 1;
+    for (args, code, at) in [
+        (
+            vec!["classify", "--jsonl", jsonl.to_str().unwrap()],
+            1,
+            format!("cut.jsonl:1:{column}"),
+        ),
+        (
+            vec!["eval", jsonl.to_str().unwrap()],
+            2,
+            format!("cut.jsonl:1:{column}"),
+        ),
+        (
+            vec!["classify", json.to_str().unwrap()],
+            2,
+            format!("cut.json:1:{column}"),
+        ),
+    ] {
+        let o = rubric(&args, None);
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("control character"), "{err}");
+        assert!(err.contains(&at), "{at}: {err}");
+        assert!(err.contains("truncated JSON: the"), "{err}");
+        assert!(err.contains("ends while parsing a string"), "{err}");
+    }
+}
+
+/// Review (15): `eval` reads every line of every file and reports each bad line, as `classify
+/// --jsonl` does (FILE:LINE:COLUMN, the article's id), then exits 2 with nothing scored rather
+/// than stopping at the first bad line (or scoring the lines that happened to parse).
+#[test]
+fn eval_reports_every_bad_line_and_exits_2_like_classify_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.jsonl",
+        "{\"id\":\"1\",\"body\":\"aid\",\"labels\":{\"aid\":true}}\n{\"id\":\"2\",\"labels\":{\"aid\":tru\n{\"id\":\"3\",\"body\":\"x\",\"labels\":{\"aid\":\"yes\"}}\n",
+    );
+    let b = write(dir.path(), "b.jsonl", "\n{\"id\": 4}\n");
+    let o = rubric(&["eval", a.to_str().unwrap(), b.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "", "nothing scored");
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        format!("{}:2:30: article \"2\": truncated JSON", a.display()),
+        format!("{}:3:", a.display()),
+        "article \"3\": not a labelled article".to_owned(),
+        format!("{}:2:8: not a labelled article", b.display()),
+        "error: 3 lines could not be read (listed above); nothing scored".to_owned(),
+    ] {
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    // classify --jsonl reports the same line at the same place, and classifies the others.
+    let o = rubric(&["classify", "--jsonl", a.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let classify_err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        classify_err.contains(&format!(
+            "{}:2:30: article \"2\": truncated JSON",
+            a.display()
+        )),
+        "{classify_err}"
+    );
+    assert_eq!(json_lines(&o).len(), 3);
+}
+
+/// Review (15): on data without a label for any topic of the rules, eval says nothing was scored
+/// instead of printing 0.000 averages; the JSON has `labelled: 0` and `null` averages.
+#[test]
+fn eval_unlabelled_input_says_nothing_was_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "u.jsonl",
+        "{\"id\":\"1\",\"body\":\"Aid convoys\"}\n{\"id\":\"2\",\"body\":\"x\",\"labels\":{\"sports\":true}}\n",
+    );
+    let o = rubric(&["eval", data.to_str().unwrap()], None);
+    assert_success(&o);
+    let out = stdout(&o);
+    assert!(out.contains("no labelled lines: nothing to score"), "{out}");
+    assert!(!out.contains("0.000"), "{out}");
+    assert!(!out.contains("micro avg"), "{out}");
+    assert!(
+        out.contains("not scored (no such topic in the rules): sports"),
+        "{out}"
+    );
+    let o = rubric(&["eval", "--format", "json", data.to_str().unwrap()], None);
+    assert_success(&o);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let report = &v["files"][0]["report"];
+    assert_eq!(report["articles"], 2);
+    assert_eq!(report["labelled"], 0);
+    assert!(report["micro"].is_null(), "{report}");
+    assert!(report["macro"].is_null(), "{report}");
+    assert_eq!(report["topics"].as_array().map(Vec::len), Some(0));
+}
+
+// ---- Fresh-user review (16): `rubric import phoenix` on the wrong file ---------------------------
+
+/// Review (16): a file without any `<ISSUE>` block (here an actor dictionary) is one line and exit
+/// status 2, not every line echoed as untranslated and "a bug"; blocks without a codable line are
+/// the input's fault too.
+#[test]
+fn import_phoenix_on_a_wrong_file_says_no_issue_block_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let actors = write(
+        dir.path(),
+        "Phoenix.Countries.actors.txt",
+        "AFGHANISTAN_ [AFG]\n+AFGHAN_\nKABUL_ [AFG]\n# comment\n",
+    );
+    let o = rubric(&["import", "phoenix", actors.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err,
+        format!(
+            "error: no <ISSUE> block found in {}: is it a PETRARCH2 issue dictionary?\n",
+            actors.display()
+        )
+    );
+    let empty = write(
+        dir.path(),
+        "empty.txt",
+        "<ISSUE CATEGORY=\"X\" TYPE=\"ALL\">\nno code here\n</ISSUE>\n",
+    );
+    let o = rubric(&["import", "phoenix", empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("bug"), "{err}");
+    assert!(err.contains("held no codable line"), "{err}");
 }

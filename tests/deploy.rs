@@ -354,7 +354,7 @@ fn python_ready() -> bool {
     let ok = Command::new("python3")
         .args([
             "-c",
-            "import grpc, grpc_tools.protoc, google.protobuf, google.rpc.status_pb2",
+            "import grpc, grpc_tools.protoc, google.protobuf, google.rpc.status_pb2, grpc_status",
         ])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -492,4 +492,195 @@ fn rust_client_example_over_two_replicas() {
     for s in &servers {
         assert!(stdout.contains(&format!("http://{}", s.addr)), "{stdout}");
     }
+}
+
+// ---- Fresh-user review (18): the Python example --------------------------------------------------
+
+/// `python3 examples/python/classify.py ARGS`: exit status, standard output, standard error.
+fn python_example(args: &[&str], stubs: &Path) -> (i32, String, String) {
+    let out = Command::new("python3")
+        .arg(Path::new(REPO).join("examples/python/classify.py"))
+        .args(args)
+        .arg("--stubs")
+        .arg(stubs)
+        .output()
+        .expect("run python3");
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+/// Review (18): a FILE that cannot be read is one line on standard error and exit status 2, not
+/// a Python traceback.
+#[test]
+fn python_example_missing_file_is_one_line_and_exit_2() {
+    if !python_ready() {
+        return;
+    }
+    let stubs = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-article.txt");
+    for file in [&missing, &dir.path().to_path_buf()] {
+        let (code, out, err) = python_example(&[file.to_str().unwrap()], stubs.path());
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(!err.contains("Traceback"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("error: cannot read {}: ", file.display())),
+            "{err}"
+        );
+    }
+}
+
+/// Review (18): `--offsets` takes the units of `rubric classify --offset-encoding` (utf8, utf16,
+/// code-point, as its -h lists them; the example's old `codepoint` still works), and
+/// `--offset-encoding` is the same flag; each slice of the original text equals the server's.
+#[test]
+fn python_example_offsets_take_the_cli_spellings() {
+    if !python_ready() {
+        return;
+    }
+    let help = text(&rubric(&["classify", "-h"]).stdout);
+    let cli_units = help
+        .split("--offset-encoding <OFFSET_ENCODING>")
+        .nth(1)
+        .and_then(|rest| rest.split("[possible values: ").nth(1))
+        .and_then(|rest| rest.split(']').next())
+        .expect("rubric classify --help lists the units")
+        .to_owned();
+    assert_eq!(cli_units, "utf8, utf16, code-point");
+    let stubs = tempfile::tempdir().unwrap();
+    let (code, out, err) = python_example(&["x.txt", "--offsets", "latin1"], stubs.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains(&cli_units), "{err}");
+
+    let server = Server::start(&[]);
+    let addr = server.addr.to_string();
+    let title = "😀 Aid convoys 🚚 reach the city";
+    let body = "🙂🙂 Relief agencies 🍞 delivered food aid to displaced families.\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("emoji.txt");
+    std::fs::write(&file, format!("{title}\n\n{body}")).unwrap();
+    let utf8 = |haystack: &str, needle: &str| {
+        let start = haystack.find(needle).unwrap();
+        (start, start + needle.len())
+    };
+    let (title_u16, title_cp) = offsets(title, "Aid convoys");
+    let (body_u16, body_cp) = offsets(body, "food aid");
+    let (title_u8, body_u8) = (utf8(title, "Aid convoys"), utf8(body, "food aid"));
+    assert_ne!(body_u8, body_cp);
+    for (flag, unit, name, t, b) in [
+        ("--offsets", "utf8", "UTF-8 bytes", title_u8, body_u8),
+        ("--offsets", "code-point", "code points", title_cp, body_cp),
+        ("--offsets", "codepoint", "code points", title_cp, body_cp),
+        (
+            "--offset-encoding",
+            "utf16",
+            "UTF-16 code units",
+            title_u16,
+            body_u16,
+        ),
+    ] {
+        let (code, out, err) = python_example(
+            &[file.to_str().unwrap(), "--addr", &addr, flag, unit],
+            stubs.path(),
+        );
+        assert_eq!(code, 0, "{unit}: {out}{err}");
+        assert!(out.contains(&format!("offsets in {name}")), "{unit}: {out}");
+        assert!(
+            out.contains(&format!("    title[{}:{}] 'Aid convoys'", t.0, t.1)),
+            "{unit}: {out}"
+        );
+        assert!(
+            out.contains(&format!("    body[{}:{}] 'food aid'", b.0, b.1)),
+            "{unit}: {out}"
+        );
+        assert!(!out.contains("MISMATCH"), "{unit}: {out}");
+    }
+}
+
+/// Review (18): grpcio-status is in the example's requirements, pinned like the others (at
+/// grpcio's version, which it requires at least), and the example uses it: an empty article is
+/// INVALID_ARGUMENT, shown with the field the server's google.rpc.BadRequest names.
+#[test]
+fn python_example_requirements_pin_grpcio_status_and_use_it() {
+    let requirements =
+        std::fs::read_to_string(Path::new(REPO).join("examples/python/requirements.txt")).unwrap();
+    let pins: Vec<(&str, &str)> = requirements
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once("==")
+                .unwrap_or_else(|| panic!("`{l}` is not pinned with =="))
+        })
+        .collect();
+    let version = |name: &str| pins.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    assert!(version("grpcio-status").is_some(), "{requirements}");
+    assert_eq!(
+        version("grpcio-status"),
+        version("grpcio"),
+        "{requirements}"
+    );
+    if !python_ready() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let stubs = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let (code, out, err) = python_example(
+        &[empty.to_str().unwrap(), "--addr", &server.addr.to_string()],
+        stubs.path(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains("Traceback"), "{err}");
+    assert!(
+        err.starts_with("error: INVALID_ARGUMENT: article.body"),
+        "{err}"
+    );
+}
+
+/// Review (18): the README's `python3 -m grpc_tools.protoc ...` line, run as written from a
+/// checkout (here a directory with the repository's `proto/`), generates stubs that import.
+#[test]
+fn readme_protoc_line_generates_the_python_stubs() {
+    let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("python3 -m grpc_tools.protoc "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one protoc line in the README");
+    let mkdir = readme
+        .lines()
+        .find(|l| l.starts_with("mkdir -p "))
+        .expect("the README creates the output directory");
+    if !python_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(Path::new(REPO).join("proto"), dir.path().join("proto")).unwrap();
+    let out = Command::new("sh")
+        .args(["-ec", &format!("{mkdir}\n{}", lines[0])])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out_dir = mkdir.trim_start_matches("mkdir -p ").trim();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); \
+             from rubric.v1 import classifier_service_pb2 as pb, classifier_service_pb2_grpc; \
+             print(pb.OffsetEncoding.Name(pb.OFFSET_ENCODING_UTF8))",
+            out_dir,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "OFFSET_ENCODING_UTF8\n");
 }

@@ -1380,3 +1380,43 @@ fn fifty_thousand_entry_list_file_loads_and_matches_its_last_entry() {
     );
     assert!(!fires(&engine, "", "twn49998 talks"));
 }
+
+/// Regression (attacker's review, 2026-12, with rule files): a list file that is a FIFO blocked
+/// the load for ever (it was opened before its type was checked), and one that is a device was
+/// refused only after opening it. List files and rule files share one reader
+/// (`rubric::rules::read_text_file`): what is not a regular file is refused without being
+/// opened, with its kind.
+#[cfg(unix)]
+#[test]
+fn list_files_that_are_fifos_or_devices_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.txt");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let mut cases = vec![("/dev/zero", "not a regular file (a character device)")];
+    if made.is_ok_and(|s| s.success()) {
+        cases.push(("fifo.txt", "not a regular file (a FIFO)"));
+    } else {
+        eprintln!("NOTICE: mkfifo failed; the FIFO case is skipped");
+    }
+    let path = dir.path().join("rules.toml");
+    for (file, message) in cases {
+        std::fs::write(
+            &path,
+            one_rule("@c", &format!("c = {{ file = \"{file}\" }}\n")),
+        )
+        .unwrap();
+        // On a thread, so that a regression (a read that blocks) fails instead of hanging.
+        let (send, receive) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let _ = send.send(load_error(&p));
+        });
+        let diagnostics = receive
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{file}: still reading after 30 s"));
+        let d = only(&diagnostics, "list-file");
+        assert!(d.message.contains(message), "{file}: {}", d.message);
+        // Not reported a second time as an unknown list.
+        assert!(diagnostics.iter().all(|d| d.code != "unknown-list"));
+    }
+}

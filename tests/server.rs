@@ -1195,9 +1195,12 @@ mod limits {
         server.stop().await;
     }
 
-    /// From an SRE's report: an open stream holds its slot until it ends.
+    /// From an SRE's report, an open stream held its slot until it ended; since the review of
+    /// stalled calls (defect 1), a stream holds a slot only while one of its messages is
+    /// classified (see `a_stream_message_holds_a_slot_only_while_it_is_classified`): once its
+    /// message is answered, an open, idle stream leaves the only slot to a unary call.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_open_stream_counts_as_a_call() {
+    async fn an_open_idle_stream_holds_no_slot() {
         let config = ServerConfig {
             max_concurrent_calls: 1,
             ..ServerConfig::default()
@@ -1217,26 +1220,12 @@ mod limits {
         .await
         .unwrap();
         responses.message().await.unwrap().unwrap();
-        let status = client
+        client
             .classify(request(article("x", "", "aid"), None))
             .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::ResourceExhausted);
+            .expect("an idle stream does not hold the only slot");
         drop(tx);
         assert!(responses.message().await.unwrap().is_none());
-        drop(responses);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while client
-            .classify(request(article("x", "", "aid"), None))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the slot is freed when the stream ends"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
         server.stop().await;
     }
 
@@ -1709,6 +1698,49 @@ async fn configmap_symlink_swap_reloads() {
     watcher.await.unwrap().unwrap();
 }
 
+/// Issue 13, item 8: the file watch was lost silently when the rule directory was deleted and
+/// created again. The reloader now notices (it checks the watched directories' identity every
+/// 2 s), logs it, watches the new directory and reads the rules in it; later edits reload too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_directory_deleted_and_recreated_is_watched_again() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("rules");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, versioned_rules("d1")).unwrap();
+    let shared = Arc::new(ArcSwap::from_pointee(
+        LoadedRules::from_file(&path).unwrap(),
+    ));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(
+        rubric::reload::Reloader::new(&path, shared.clone()).watch(async {
+            let _ = stopped.await;
+        }),
+    );
+    let wait_for = |version: &'static str, what: &'static str| {
+        let shared = shared.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while shared.load().engine.info().version != version {
+                assert!(Instant::now() < deadline, "{what}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Long enough for the reloader to see the directory gone (it checks every 2 s).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(&path, versioned_rules("d2")).unwrap();
+    wait_for("d2", "the recreated directory's rules were not read").await;
+    // And the new directory is watched: an edit reloads without SIGHUP.
+    std::fs::write(&path, versioned_rules("d3")).unwrap();
+    wait_for("d3", "an edit in the recreated directory was not picked up").await;
+    let _ = stop.send(());
+    watcher.await.unwrap().unwrap();
+}
+
 /// A rule file whose list file sits in `lists/`: when ONLY the list file changes (a new entry,
 /// written atomically as a ConfigMap or an editor does), the watch on the list directory reloads
 /// the rules. An article that did not match now matches with the new entry named in its evidence,
@@ -1800,4 +1832,1391 @@ async fn list_file_change_alone_reloads_the_rules() {
     let _ = stop_watch.send(());
     watcher.await.unwrap().unwrap();
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regression tests of the attacker/operator review: each is named after the defect it covers.
+
+/// A gRPC call over a raw HTTP/2 connection, as a non-tonic client would make it: each of
+/// `messages` is framed (flag 0, big-endian length) and sent as it is, however many there are.
+/// Returns the response headers and trailers merged (a trailers-only response has everything in
+/// its headers).
+async fn raw_grpc_call(
+    addr: SocketAddr,
+    path: &str,
+    messages: &[Vec<u8>],
+    extra: &[(&str, &str)],
+) -> tonic::codegen::http::HeaderMap {
+    use tonic::codegen::http;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let mut send = send.ready().await.unwrap();
+    let mut request = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let (response, mut stream) = send.send_request(request.body(()).unwrap(), false).unwrap();
+    let mut body = Vec::new();
+    for m in messages {
+        body.push(0u8);
+        body.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        body.extend_from_slice(m);
+    }
+    let mut data = bytes::Bytes::from(body);
+    // The server may answer (and reset the stream) before everything is sent: stop sending then.
+    while !data.is_empty() {
+        stream.reserve_capacity(data.len());
+        let granted = match std::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
+            Some(Ok(n)) if n > 0 => n,
+            _ => break,
+        };
+        let chunk = data.split_to(granted.min(data.len()));
+        if stream.send_data(chunk, false).is_err() {
+            break;
+        }
+    }
+    let _ = stream.send_data(bytes::Bytes::new(), true);
+    let response = response.await.unwrap();
+    let (parts, mut body) = response.into_parts();
+    let mut headers = parts.headers;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    if let Some(trailers) = body.trailers().await.unwrap() {
+        headers.extend(trailers);
+    }
+    headers
+}
+
+/// Bytes of all header names and values (what a client's metadata limit counts).
+fn metadata_bytes(headers: &tonic::codegen::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum()
+}
+
+fn grpc_status(headers: &tonic::codegen::http::HeaderMap) -> Status {
+    Status::from_header_map(headers).expect("a grpc-status")
+}
+
+/// Defect 4: client strings were echoed without bound into `grpc-message`,
+/// `grpc-status-details-bin` and the log, so a 1 MB `language` gave 1 MB trailers and grpcio
+/// clients (16 KiB metadata limit) saw RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT. Now the
+/// value is cut to ~100 bytes with a marker, and the status metadata stays under 8 KiB, for one
+/// huge field and for a batch of 1000 requests with two huge fields each (violations capped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_echoed_client_value_gives_invalid_argument_with_small_status_metadata() {
+    use prost::Message;
+    let server = TestServer::start(ServerConfig::default()).await;
+    let huge = "x".repeat(1 << 20);
+    let classify = pb::ClassifyRequest {
+        article: Some(pb::Article {
+            language: huge.clone(),
+            ..article("a", "", "aid convoys")
+        }),
+        options: None,
+    };
+    let headers = raw_grpc_call(
+        server.addr,
+        "/rubric.v1.ClassifierService/Classify",
+        &[classify.encode_to_vec()],
+        &[],
+    )
+    .await;
+    let status = grpc_status(&headers);
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        metadata_bytes(&headers) < 8 * 1024,
+        "{} bytes of status metadata",
+        metadata_bytes(&headers)
+    );
+    assert!(
+        status.message().starts_with("article.language: `xxx"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("…(truncated, 1048576 bytes)"),
+        "{}",
+        status.message()
+    );
+    let bad = status.get_details_bad_request().expect("BadRequest detail");
+    assert_eq!(bad.field_violations[0].field, "article.language");
+    assert!(bad.field_violations[0]
+        .description
+        .contains("…(truncated, 1048576 bytes)"));
+
+    // An unknown topic of 1 MB, through the tonic client: the same bound.
+    let mut client = server.client().await;
+    let status = client
+        .classify(request(
+            article("a", "", "aid convoys"),
+            Some(pb::ClassifyOptions {
+                topics: vec![huge.clone()],
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().len() < 1024, "{}", status.message().len());
+    assert!(status.details().len() < 2048, "{}", status.details().len());
+
+    // 1000 requests, each with a huge language and a huge unknown topic: 2000 violations, of
+    // which the first 20 are listed and the rest counted.
+    let kb = "y".repeat(1024);
+    let batch = pb::ClassifyBatchRequest {
+        requests: (0..1000)
+            .map(|i| pb::ClassifyRequest {
+                article: Some(pb::Article {
+                    language: kb.clone(),
+                    ..article(&i.to_string(), "", "aid convoys")
+                }),
+                options: Some(pb::ClassifyOptions {
+                    topics: vec![kb.clone()],
+                    ..Default::default()
+                }),
+            })
+            .collect(),
+    };
+    let headers = raw_grpc_call(
+        server.addr,
+        "/rubric.v1.ClassifierService/ClassifyBatch",
+        &[batch.encode_to_vec()],
+        &[],
+    )
+    .await;
+    let status = grpc_status(&headers);
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        metadata_bytes(&headers) < 8 * 1024,
+        "{} bytes of status metadata",
+        metadata_bytes(&headers)
+    );
+    let listed = status
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .len();
+    assert!((1..=20).contains(&listed), "{listed} violations listed");
+    assert!(
+        status.message().contains("and 1999 more invalid fields"),
+        "{}",
+        status.message()
+    );
+
+    // A stream item with a 1 MB id is rejected, and its response carries the id cut.
+    let stream = tokio_stream::iter(vec![pb::ClassifyStreamRequest {
+        article: Some(article(&huge, "", "aid convoys")),
+        options: None,
+    }]);
+    let mut responses = client.classify_stream(stream).await.unwrap().into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    assert!(
+        response.article_id.len() < 200,
+        "{}",
+        response.article_id.len()
+    );
+    assert!(response.article_id.ends_with("…(truncated, 1048576 bytes)"));
+    assert!(matches!(
+        response.result,
+        Some(pb::classify_stream_response::Result::Error(_))
+    ));
+    server.stop().await;
+}
+
+/// Defect 4, the log: a 1 MB language (in the status message the log repeats) and a 1 MB article
+/// id (of a rejected stream item) are logged cut, not whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_client_values_are_logged_cut() {
+    let mut server = Binary::start(&[]);
+    let mut client = ClassifierServiceClient::new(server.channel().await);
+    let huge = "z".repeat(1 << 20);
+    let status = client
+        .classify(request(
+            pb::Article {
+                language: huge.clone(),
+                ..article("a", "", "aid convoys")
+            },
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let stream = tokio_stream::iter(vec![pb::ClassifyStreamRequest {
+        article: Some(article(&huge, "", "")),
+        options: None,
+    }]);
+    let mut responses = client.classify_stream(stream).await.unwrap().into_inner();
+    assert!(responses.message().await.unwrap().is_some());
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
+    let log = server.log();
+    let line = |message: &str| {
+        log.lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("no {message:?} in:\n{log}"))
+            .to_owned()
+    };
+    assert!(
+        line("rpc failed").contains("(truncated, 1048576 bytes)"),
+        "{log}"
+    );
+    assert!(
+        line("stream item rejected").contains("(truncated, 1048576 bytes)"),
+        "{log}"
+    );
+    let longest = log.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes");
+}
+
+/// Defect 11: a status with several field violations said only "2 invalid fields; see the
+/// details"; now the message is the first violation, then how many more there are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_invalid_fields_message_names_the_first_and_counts_the_rest() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let status = client
+        .classify(request(
+            pb::Article {
+                language: "??".into(),
+                ..article("a", "", "")
+            },
+            Some(pb::ClassifyOptions {
+                topics: vec!["sports".into()],
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .starts_with("article.body: title and body are both empty"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("(and 2 more invalid fields"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(bad_request_fields(&status).len(), 3);
+    // One violation: just that one.
+    let status = client
+        .classify(request(article("a", "", ""), None))
+        .await
+        .unwrap_err();
+    assert!(!status.message().contains("more"), "{}", status.message());
+    server.stop().await;
+}
+
+/// Defect 10: over-size messages got tonic's raw text ("decoded message length too large"). Now
+/// the message says request or response, the size and the limit, and what helps
+/// (`--max-message-bytes`; `omit_evidence`, `topics`); the codes stay RESOURCE_EXHAUSTED
+/// (request) and OUT_OF_RANGE (response). A response over the limit ends a ClassifyStream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_size_messages_say_request_or_response_the_limit_and_what_helps() {
+    let config = ServerConfig {
+        max_message_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut client = server.client().await;
+    let big = "aid ".repeat(20_000);
+    let status = client
+        .classify(request(article("big", "", &big), None))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    for needle in ["request message", "65536", "--max-message-bytes"] {
+        assert!(status.message().contains(needle), "{needle}: {status:?}");
+    }
+    assert!(!status.message().contains("decoded message length"));
+    let stream = tokio_stream::iter(vec![pb::ClassifyStreamRequest {
+        article: Some(article("big", "", &big)),
+        options: None,
+    }]);
+    let status = match client.classify_stream(stream).await {
+        Err(status) => status,
+        Ok(response) => response.into_inner().message().await.unwrap_err(),
+    };
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("request message"), "{status:?}");
+
+    // A request under the limit whose evidence is over it.
+    let dense = "Aid convoys delivered relief and humanitarian aid. ".repeat(1200);
+    assert!(dense.len() < 64 * 1024);
+    let status = client
+        .classify(request(article("dense", "", &dense), None))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    for needle in [
+        "response message",
+        "65536",
+        "omit_evidence",
+        "topics",
+        "--max-message-bytes",
+    ] {
+        assert!(status.message().contains(needle), "{needle}: {status:?}");
+    }
+    let lean = client
+        .classify(request(
+            article("dense", "", &dense),
+            Some(pb::ClassifyOptions {
+                omit_evidence: true,
+                ..Default::default()
+            }),
+        ))
+        .await;
+    assert!(lean.is_ok(), "omit_evidence helps: {lean:?}");
+
+    // In a stream, that response ends the stream: the article after it gets no answer.
+    let item = |id: &str, body: &str| pb::ClassifyStreamRequest {
+        article: Some(article(id, "", body)),
+        options: None,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut responses = client
+        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    tx.send(item("small", "aid convoys")).await.unwrap();
+    assert_eq!(
+        responses.message().await.unwrap().unwrap().article_id,
+        "small"
+    );
+    tx.send(item("dense", &dense)).await.unwrap();
+    let status = responses.message().await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("response message"), "{status:?}");
+    let _ = tx.send(item("after", "aid convoys")).await;
+    let after = tokio::time::timeout(Duration::from_secs(5), responses.message()).await;
+    assert!(
+        matches!(after, Ok(Ok(None)) | Ok(Err(_))),
+        "no answer after the stream ended: {after:?}"
+    );
+    server.stop().await;
+}
+
+/// Defect 9: a unary call with two request messages returned OK and ignored the second. Now it
+/// gets UNIMPLEMENTED (gRPC's status code spec for a request cardinality violation), as does one
+/// with no message; one message is still fine, and health checks are held to one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unary_call_with_two_request_messages_is_rejected() {
+    use prost::Message;
+    let server = TestServer::start(ServerConfig::default()).await;
+    let one = request(article("a", "", "aid convoys"), None).encode_to_vec();
+    let path = "/rubric.v1.ClassifierService/Classify";
+
+    let headers = raw_grpc_call(server.addr, path, std::slice::from_ref(&one), &[]).await;
+    assert_eq!(grpc_status(&headers).code(), Code::Ok, "{headers:?}");
+
+    let headers = raw_grpc_call(server.addr, path, &[one.clone(), one.clone()], &[]).await;
+    let status = grpc_status(&headers);
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    assert!(
+        status.message().contains("exactly one request message"),
+        "{status:?}"
+    );
+    assert!(status.message().contains("ClassifyStream"), "{status:?}");
+
+    let headers = raw_grpc_call(server.addr, path, &[], &[]).await;
+    let status = grpc_status(&headers);
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    assert!(status.message().contains("none was sent"), "{status:?}");
+
+    for path in [
+        "/rubric.v1.ClassifierService/ListTopics",
+        "/rubric.v1.ClassifierService/GetRuleSet",
+        "/grpc.health.v1.Health/Check",
+    ] {
+        let headers = raw_grpc_call(server.addr, path, &[vec![], vec![]], &[]).await;
+        assert_eq!(grpc_status(&headers).code(), Code::Unimplemented, "{path}");
+        let headers = raw_grpc_call(server.addr, path, &[vec![]], &[]).await;
+        assert_eq!(grpc_status(&headers).code(), Code::Ok, "{path}");
+    }
+
+    // The streaming method takes any number.
+    let item = pb::ClassifyStreamRequest {
+        article: Some(article("s", "", "aid convoys")),
+        options: None,
+    }
+    .encode_to_vec();
+    let headers = raw_grpc_call(
+        server.addr,
+        "/rubric.v1.ClassifierService/ClassifyStream",
+        &[item.clone(), item.clone(), item],
+        &[],
+    )
+    .await;
+    assert_eq!(grpc_status(&headers).code(), Code::Ok, "{headers:?}");
+    server.stop().await;
+}
+
+/// Defect 9: the `Bearer` scheme of the authorization header was matched case-sensitively; RFC
+/// 7235 makes it case-insensitive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_scheme_is_case_insensitive() {
+    let config = ServerConfig {
+        auth_token: Some(rubric::server::Secret::new("s3cret-token")),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut client = server.client().await;
+    let call = |value: &str| {
+        let mut r = tonic::Request::new(request(article("t", "", "aid convoys"), None));
+        r.metadata_mut()
+            .insert("authorization", value.parse().unwrap());
+        r
+    };
+    for ok in [
+        "Bearer s3cret-token",
+        "bearer s3cret-token",
+        "BEARER s3cret-token",
+        "bEaReR  s3cret-token",
+    ] {
+        let result = client.classify(call(ok)).await;
+        assert!(result.is_ok(), "{ok}: {result:?}");
+    }
+    for refused in [
+        "bearer wrong",
+        "Basic s3cret-token",
+        "bearers3cret-token",
+        "s3cret-token",
+    ] {
+        let status = client.classify(call(refused)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{refused}");
+    }
+    server.stop().await;
+}
+
+/// The events of this process's `rubric::server` target at debug, captured (installed once, for
+/// the tests that need to see them).
+fn captured_server_log() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("rubric::server=debug"))
+            .with_writer(move || Sink(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        log
+    })
+    .clone()
+}
+
+/// Defect 9: failed TLS handshakes were logged (by tonic, at debug) without the peer, so an
+/// operator could not tell who failed. Now each is logged at debug with the peer's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_tls_handshake_is_logged_with_the_peer_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let log = captured_server_log();
+    let pki = support::pki();
+    let config = ServerConfig {
+        tls: Some(rubric::server::TlsConfig {
+            cert_pem: pki.server_cert.clone().into_bytes(),
+            key_pem: pki.server_key.clone().into_bytes(),
+            client_ca_pem: None,
+        }),
+        drain_timeout: Duration::from_secs(2),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    // A plaintext HTTP/2 client on the TLS port.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let peer = tcp.local_addr().unwrap().to_string();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("TLS handshake failed") && l.contains(&peer))
+        {
+            assert!(line.contains("DEBUG"), "{line}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no handshake failure logged for {peer}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A proper TLS client is still served.
+    let channel = Channel::from_shared(format!("https://{}", server.addr))
+        .unwrap()
+        .tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(&pki.ca))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let ok = ClassifierServiceClient::new(channel)
+        .classify(request(article("t", "", "aid convoys"), None))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    server.stop().await;
+}
+
+/// The JSON log lines of a binary whose `message` is `message`.
+fn log_lines(server: &Binary, message: &str) -> Vec<serde_json::Value> {
+    server
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(message))
+        })
+        .collect()
+}
+
+/// Waits (10 s at most) for a JSON log line whose message starts with `message`.
+async fn wait_for_log(server: &Binary, message: &str) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = log_lines(server, message);
+        if !lines.is_empty() {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {message:?} in the log:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Defect 13: a hot reload did not log the new rules' lint warnings (startup does). Now each is
+/// logged at warn with its code and rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_logs_the_new_rules_lint_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("lint1")).unwrap();
+    let server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
+    // SIGHUP before the handler is installed would end the process.
+    wait_for_log(&server, "SIGHUP reloads the rule file").await;
+    assert!(
+        log_lines(&server, "rule lint").is_empty(),
+        "{}",
+        server.log()
+    );
+    let with_duplicate = versioned_rules("lint2")
+        + "[[rules]]\nid = \"aid.convoy_again\"\ntopic = \"aid\"\nquery = '\"aid convoy\" OR relief'\n";
+    replace_file(&path, &with_duplicate);
+    server.signal("HUP");
+    wait_for_log(&server, "rules reloaded").await;
+    let lints = wait_for_log(&server, "rule lint").await;
+    assert!(
+        lints.iter().any(|l| l["level"] == "WARN"
+            && l["code"] == "duplicate-query"
+            && l["rule"] == "aid.convoy_again"),
+        "{lints:?}"
+    );
+}
+
+/// Defect 13: a SIGHUP that found the file unchanged logged nothing, so an operator could not
+/// tell it was received. Now it logs "rules unchanged" at info with the SHA-256 being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_unchanged_rules_logs_rules_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("u1")).unwrap();
+    let server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
+    wait_for_log(&server, "SIGHUP reloads the rule file").await;
+    let mut client = ClassifierServiceClient::new(server.channel().await);
+    let served = client
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .rule_set
+        .unwrap();
+    server.signal("HUP");
+    let lines = wait_for_log(&server, "rules unchanged").await;
+    assert_eq!(lines[0]["level"], "INFO", "{lines:?}");
+    assert_eq!(
+        lines[0]["sha256"],
+        served.content_sha256.as_str(),
+        "{lines:?}"
+    );
+    assert!(log_lines(&server, "rules reloaded").is_empty());
+}
+
+/// Defect 13: a change that kept the same `version` reloaded silently, though responses can no
+/// longer tell the two rule sets apart. Now the reload logs a warning saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeping_the_version_logs_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, versioned_rules("same")).unwrap();
+    let server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
+    wait_for_log(&server, "SIGHUP reloads the rule file").await;
+    replace_file(
+        &path,
+        &versioned_rules("same").replace("OR relief", "OR relief OR rescue"),
+    );
+    server.signal("HUP");
+    wait_for_log(&server, "rules reloaded").await;
+    let warnings = wait_for_log(&server, "the rules changed but kept their version").await;
+    assert_eq!(warnings[0]["level"], "WARN", "{warnings:?}");
+    assert_eq!(warnings[0]["version"], "same", "{warnings:?}");
+
+    // A reload with a new version does not warn.
+    replace_file(&path, &versioned_rules("next"));
+    server.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log_lines(&server, "rules reloaded").len() < 2 {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        log_lines(&server, "the rules changed but kept their version").len(),
+        1
+    );
+}
+
+/// Defect 13: GetRuleSet did not show that the last reload failed. Now `last_reload_failure`
+/// carries its time, the first lines of the report (files named without their directory) and
+/// the content's SHA-256; a successful reload clears it, as does the file going back to the
+/// content being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_rule_set_shows_the_last_failed_reload() {
+    use rubric::reload::{ReloadOutcome, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let good = versioned_rules("f1");
+    std::fs::write(&path, &good).unwrap();
+    let shared = Arc::new(ArcSwap::from_pointee(
+        LoadedRules::from_file(&path).unwrap(),
+    ));
+    let server = TestServer::start_shared(shared.clone(), ServerConfig::default()).await;
+    let reloader = Reloader::new(&path, shared);
+    let mut client = server.client().await;
+    let rule_set = |c: &mut ClassifierServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.get_rule_set(pb::GetRuleSetRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .rule_set
+                .unwrap()
+        }
+    };
+    assert!(rule_set(&mut client).await.last_reload_failure.is_none());
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let bad = good.replace("OR relief", "OR OR relief");
+    replace_file(&path, &bad);
+    let report = reloader.reload().unwrap_err();
+    let served = rule_set(&mut client).await;
+    assert_eq!(served.version, "f1", "the old rules keep serving");
+    let failure = served.last_reload_failure.expect("the failure is shown");
+    assert!(failure.time.unwrap().seconds >= before);
+    assert!(failure.error.contains("error["), "{}", failure.error);
+    assert!(failure.error.contains("rules.toml"), "{}", failure.error);
+    assert!(
+        !failure.error.contains(&dir.path().display().to_string()),
+        "the directory is not disclosed: {}",
+        failure.error
+    );
+    assert!(failure.error.len() <= 4200 && failure.error.lines().count() <= 21);
+    assert!(report.lines().count() >= failure.error.lines().count().min(20));
+    assert_eq!(failure.content_sha256.len(), 64);
+
+    // The same bad content is not tried again, and stays shown.
+    assert!(matches!(
+        reloader.reload(),
+        Ok(ReloadOutcome::StillFailing { .. })
+    ));
+    assert!(rule_set(&mut client).await.last_reload_failure.is_some());
+
+    // Back to the content served: cleared.
+    replace_file(&path, &good);
+    assert!(matches!(
+        reloader.reload(),
+        Ok(ReloadOutcome::Unchanged { .. })
+    ));
+    assert!(rule_set(&mut client).await.last_reload_failure.is_none());
+
+    // Failing again, then a good new version: cleared by the successful reload.
+    replace_file(&path, &bad);
+    assert!(reloader.reload().is_err());
+    assert!(rule_set(&mut client).await.last_reload_failure.is_some());
+    replace_file(&path, &versioned_rules("f2"));
+    assert!(matches!(
+        reloader.reload(),
+        Ok(ReloadOutcome::Reloaded { .. })
+    ));
+    let served = rule_set(&mut client).await;
+    assert_eq!(served.version, "f2");
+    assert!(served.last_reload_failure.is_none());
+    server.stop().await;
+}
+
+/// Regression tests of the review of stalled calls, signals and connection handshakes: calls
+/// that stall before their request or idle streams must not hold the concurrency slots, SIGHUP
+/// must not kill the server, and connections that never complete their handshake are closed,
+/// as is an accept loop out of descriptors kept from spinning. Each test is named after its fix.
+mod stalls_signals_and_handshakes {
+    use super::*;
+    use prost::Message;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tonic::codegen::http;
+
+    /// An HTTP/2 connection to `addr` as a raw client (h2), for calls that stall on purpose.
+    async fn h2_connection(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(connection);
+        send.ready().await.unwrap()
+    }
+
+    /// Opens a call to `method` of the classifier: headers only, the request stream left open.
+    async fn open_call(
+        send: &mut h2::client::SendRequest<bytes::Bytes>,
+        addr: SocketAddr,
+        method: &str,
+    ) -> (h2::client::ResponseFuture, h2::SendStream<bytes::Bytes>) {
+        let request = http::Request::post(format!(
+            "http://{addr}/rubric.v1.ClassifierService/{method}"
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+        let ready = send.clone().ready().await.unwrap();
+        *send = ready;
+        send.send_request(request, false).unwrap()
+    }
+
+    /// A message framed for gRPC (flag 0, big-endian length).
+    fn framed(message: &impl Message) -> bytes::Bytes {
+        let payload = message.encode_to_vec();
+        let mut data = vec![0u8];
+        data.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        data.extend_from_slice(&payload);
+        data.into()
+    }
+
+    fn stream_request(id: &str, body: &str) -> pb::ClassifyStreamRequest {
+        pb::ClassifyStreamRequest {
+            article: Some(article(id, "", body)),
+            options: None,
+        }
+    }
+
+    /// The status of a finished response: trailers-only, or the trailers after the messages.
+    async fn finished_status(response: h2::client::ResponseFuture) -> Status {
+        let response = response.await.unwrap();
+        if let Some(status) = Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let mut body = response.into_body();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.unwrap();
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        let trailers = body.trailers().await.unwrap().expect("trailers");
+        Status::from_header_map(&trailers).expect("a grpc-status")
+    }
+
+    /// Defect 1: a concurrency slot was taken when a call's headers arrived and held until the
+    /// call ended, so header-only Classify calls shed every Classify for the request timeout, and
+    /// idle ClassifyStreams held the slots for good. Now a unary call takes its slot once its
+    /// request has arrived, and a stream only while a message is classified. Here, with 4 slots,
+    /// a stalling client holds 20 header-only Classify calls, 20 ClassifyStreams that sent
+    /// nothing and 4 that sent one message, got its answer and went idle; a normal client at the
+    /// same time is served, on every method.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stalled_calls_and_idle_streams_hold_no_concurrency_slot() {
+        let config = ServerConfig {
+            max_concurrent_calls: 4,
+            request_body_timeout: Duration::from_secs(30),
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let addr = server.addr;
+        let mut stalling = h2_connection(addr).await;
+        let mut held = Vec::new();
+        for _ in 0..20 {
+            held.push(open_call(&mut stalling, addr, "Classify").await);
+        }
+        for _ in 0..20 {
+            held.push(open_call(&mut stalling, addr, "ClassifyStream").await);
+        }
+        let mut answered = Vec::new();
+        for i in 0..4 {
+            let (response, mut send) = open_call(&mut stalling, addr, "ClassifyStream").await;
+            send.send_data(
+                framed(&stream_request(&format!("s{i}"), "aid convoys")),
+                false,
+            )
+            .unwrap();
+            let response = tokio::time::timeout(Duration::from_secs(10), response)
+                .await
+                .expect("the stream answers")
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            assert!(
+                Status::from_header_map(response.headers()).is_none(),
+                "the stream was refused: {:?}",
+                response.headers()
+            );
+            let mut body = response.into_body();
+            let first = tokio::time::timeout(Duration::from_secs(10), body.data())
+                .await
+                .expect("the message is answered");
+            assert!(first.is_some_and(|d| d.is_ok()), "no answer on stream {i}");
+            answered.push((body, send));
+        }
+        // The stalling connection has sent all of the above (h2 handles a connection's frames in
+        // order, and the last streams were answered): now a normal client.
+        let mut client = server.client().await;
+        for i in 0..10 {
+            let response = client
+                .classify(request(article(&format!("n{i}"), "", "aid convoys"), None))
+                .await;
+            assert!(response.is_ok(), "call {i} was refused: {response:?}");
+        }
+        let batch = client
+            .classify_batch(pb::ClassifyBatchRequest {
+                requests: vec![request(article("b", "", "aid convoys"), None); 3],
+            })
+            .await
+            .unwrap();
+        assert_eq!(batch.into_inner().classifications.len(), 3);
+        client.list_topics(pb::ListTopicsRequest {}).await.unwrap();
+        let stream = client
+            .classify_stream(tokio_stream::iter(vec![
+                stream_request("x1", "aid convoys"),
+                stream_request("x2", "peace talks"),
+            ]))
+            .await
+            .unwrap();
+        let mut responses = stream.into_inner();
+        let mut ids = Vec::new();
+        while let Some(r) = responses.message().await.unwrap() {
+            ids.push(r.article_id);
+        }
+        assert_eq!(ids, ["x1", "x2"]);
+        drop((held, answered));
+        server.stop().await;
+    }
+
+    /// Defect 1, the slot while there is work: a ClassifyStream message that is being classified
+    /// holds a slot (a unary call is shed meanwhile, with one slot), and gives it back when it is
+    /// answered, though the stream stays open. (This replaces "an open stream counts as a call".)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_message_holds_a_slot_only_while_it_is_classified() {
+        let config = ServerConfig {
+            max_concurrent_calls: 1,
+            max_message_bytes: 8 * 1024 * 1024,
+            limits: rubric::service::Limits {
+                max_article_bytes: 8 * 1024 * 1024,
+                ..Default::default()
+            },
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let mut client = server.client().await;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let mut responses = client
+            .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        // Seconds of work in a debug build.
+        let slow =
+            "Troops delivered humanitarian aid while diplomats held peace talks. ".repeat(52_000);
+        let slow = pb::ClassifyStreamRequest {
+            options: Some(pb::ClassifyOptions {
+                omit_evidence: true,
+                ..Default::default()
+            }),
+            ..stream_request("slow", &slow)
+        };
+        tx.send(slow).await.unwrap();
+        let answer = tokio::spawn(async move {
+            let first = responses.message().await;
+            (first, responses)
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut shed = false;
+        while !answer.is_finished() {
+            match client
+                .classify(request(article("p", "", "aid"), None))
+                .await
+            {
+                Err(status) => {
+                    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                    shed = true;
+                    break;
+                }
+                Ok(_) => {
+                    assert!(Instant::now() < deadline, "never shed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+        let (first, mut responses) = tokio::time::timeout(Duration::from_secs(60), answer)
+            .await
+            .expect("the slow message is answered")
+            .unwrap();
+        assert_eq!(first.unwrap().unwrap().article_id, "slow");
+        assert!(
+            shed,
+            "the stream's message did not hold the slot while classified"
+        );
+        // The stream is open and idle: it holds no slot.
+        for i in 0..5 {
+            let response = client
+                .classify(request(article(&format!("q{i}"), "", "aid"), None))
+                .await;
+            assert!(
+                response.is_ok(),
+                "an idle stream held the slot: {response:?}"
+            );
+        }
+        tx.send(stream_request("again", "aid convoys"))
+            .await
+            .unwrap();
+        assert_eq!(
+            responses.message().await.unwrap().unwrap().article_id,
+            "again"
+        );
+        drop(tx);
+        assert!(responses.message().await.unwrap().is_none());
+        server.stop().await;
+    }
+
+    /// Defect 1, the bound: a unary call whose request does not arrive within
+    /// `request_body_timeout` gets DEADLINE_EXCEEDED (the server gave up on a time bound, as
+    /// for `--request-timeout`), and so does a stream message that stops halfway; a stream idle
+    /// between messages is not cut.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_that_does_not_arrive_in_time_gets_deadline_exceeded() {
+        let timeout = Duration::from_millis(300);
+        let config = ServerConfig {
+            request_body_timeout: timeout,
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let addr = server.addr;
+        let mut send = h2_connection(addr).await;
+
+        let started = Instant::now();
+        let (response, _stalled) = open_call(&mut send, addr, "Classify").await;
+        let status = tokio::time::timeout(Duration::from_secs(10), finished_status(response))
+            .await
+            .expect("answered");
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        assert!(
+            status.message().contains("request body timeout"),
+            "{status:?}"
+        );
+        assert!(started.elapsed() >= timeout - Duration::from_millis(20));
+
+        // Half a message on a stream: its prefix says 100 bytes, 3 come.
+        let (response, mut half) = open_call(&mut send, addr, "ClassifyStream").await;
+        half.send_data(
+            bytes::Bytes::from_static(&[0, 0, 0, 0, 100, 1, 2, 3]),
+            false,
+        )
+        .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), finished_status(response))
+            .await
+            .expect("answered");
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+
+        // An idle stream outlives the timeout, then is answered.
+        let (response, mut idle) = open_call(&mut send, addr, "ClassifyStream").await;
+        tokio::time::sleep(timeout * 3).await;
+        idle.send_data(framed(&stream_request("late", "aid convoys")), true)
+            .unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(10), response)
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(Status::from_header_map(response.headers()).is_none());
+        let mut body = response.into_body();
+        let mut data = Vec::new();
+        while let Some(chunk) = body.data().await {
+            data.extend_from_slice(&chunk.unwrap());
+        }
+        let status = Status::from_header_map(&body.trailers().await.unwrap().unwrap()).unwrap();
+        assert_eq!(status.code(), Code::Ok, "{status:?}");
+        let answer = pb::ClassifyStreamResponse::decode(&data[5..]).unwrap();
+        assert_eq!(answer.article_id, "late");
+        server.stop().await;
+    }
+
+    /// Defect 2: SIGHUP killed a server started without `--rules` (exit 129, calls lost): no
+    /// handler was installed. Now every handler is installed before the port opens, and a SIGHUP
+    /// without a rule file is logged at info as having nothing to reload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sighup_without_rules_keeps_serving_and_logs_nothing_to_reload() {
+        let mut server = Binary::start(&[]);
+        server.signal("HUP");
+        let lines = wait_for_log(&server, "signal received; nothing to reload").await;
+        assert_eq!(lines[0]["level"], "INFO", "{lines:?}");
+        assert_eq!(lines[0]["signal"], "SIGHUP", "{lines:?}");
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "{}",
+            server.log()
+        );
+        let response = ClassifierServiceClient::new(server.channel().await)
+            .classify(request(article("h", "", "aid convoys"), None))
+            .await;
+        assert!(response.is_ok(), "{response:?}");
+        server.signal("TERM");
+        let status = server.wait(Duration::from_secs(15));
+        assert!(status.success(), "{status:?}\n{}", server.log());
+    }
+
+    /// Defect 2 with `--rules`: the reloader took SIGHUP only after the port opened, so a SIGHUP
+    /// right after it killed the server. Now the reloader is listening before the port opens:
+    /// a SIGHUP sent as soon as the server says where it listens reloads the rules.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sighup_right_after_the_port_opens_reloads_with_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        // A large list file: the reloader reads the rules before it takes SIGHUP, which used to
+        // happen after the port opened, leaving a window of some 100 ms.
+        let entries: String = (0..200_000).map(|i| format!("place{i}\n")).collect();
+        std::fs::write(dir.path().join("places.txt"), entries).unwrap();
+        let rules = |version: &str| {
+            versioned_rules(version) + "[lists]\nplaces = { file = \"places.txt\" }\n"
+        };
+        std::fs::write(&path, rules("early1")).unwrap();
+        let mut server = Binary::start(&["--rules", path.to_str().unwrap(), "--no-watch-rules"]);
+        replace_file(&path, &rules("early2"));
+        server.signal("HUP");
+        let mut client = ClassifierServiceClient::new(server.channel().await);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = client.get_rule_set(pb::GetRuleSetRequest {}).await;
+            if answer.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("the server died ({status}):\n{}", server.log());
+            }
+            let version = answer.unwrap().into_inner().rule_set.unwrap().version;
+            if version == "early2" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the early SIGHUP did not reload:\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.signal("TERM");
+        assert!(server.wait(Duration::from_secs(15)).success());
+    }
+
+    /// Reads until the peer closes; how long that took, or `None` if it stayed open `limit`.
+    async fn closed_within<S: tokio::io::AsyncRead + Unpin>(
+        stream: &mut S,
+        limit: Duration,
+    ) -> Option<Duration> {
+        let started = Instant::now();
+        let mut buf = [0u8; 1024];
+        tokio::time::timeout(limit, async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .ok()
+        .map(|()| started.elapsed())
+    }
+
+    /// Defect 3: a connection that never sent the HTTP/2 preface was never closed. Now one that
+    /// has not sent it within `handshake_timeout` of being accepted is closed: silent, or with
+    /// part of the preface. A connection that sent its preface is not bound by it: it stays
+    /// usable while idle for longer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handshake_timeout_closes_a_connection_without_preface() {
+        let timeout = Duration::from_millis(300);
+        let config = ServerConfig {
+            handshake_timeout: timeout,
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+        let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut partial = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        partial.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+        let (silent_closed, partial_closed) = tokio::join!(
+            closed_within(&mut silent, Duration::from_secs(5)),
+            closed_within(&mut partial, Duration::from_secs(5)),
+        );
+        let silent_closed = silent_closed.expect("a silent connection was kept 5 s");
+        assert!(silent_closed >= timeout - Duration::from_millis(50));
+        partial_closed.expect("a connection with part of the preface was kept 5 s");
+
+        // With the preface, idle for 3 timeouts, then a call on the same connection.
+        let mut send = h2_connection(server.addr).await;
+        tokio::time::sleep(timeout * 3).await;
+        let request = http::Request::post(format!(
+            "http://{}/rubric.v1.ClassifierService/ListTopics",
+            server.addr
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+        send = send.ready().await.expect("the connection is still open");
+        let (response, mut body) = send.send_request(request, false).unwrap();
+        body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true)
+            .unwrap();
+        let status = finished_status(response).await;
+        assert_eq!(status.code(), Code::Ok, "{status:?}");
+        server.stop().await;
+    }
+
+    /// Defect 3 with TLS: a connection that sends no ClientHello, and one that completes the TLS
+    /// handshake but sends no HTTP/2 preface, are both closed within `handshake_timeout`; a TLS
+    /// client is served.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handshake_timeout_closes_tls_connections_without_client_hello_or_preface() {
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let timeout = Duration::from_millis(300);
+        let pki = support::pki();
+        let config = ServerConfig {
+            handshake_timeout: timeout,
+            tls: Some(rubric::server::TlsConfig {
+                cert_pem: pki.server_cert.clone().into_bytes(),
+                key_pem: pki.server_key.clone().into_bytes(),
+                client_ca_pem: None,
+            }),
+            ..ServerConfig::default()
+        };
+        let server = TestServer::start(config).await;
+
+        let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        closed_within(&mut silent, Duration::from_secs(5))
+            .await
+            .expect("a connection without ClientHello was kept 5 s");
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_slice(pki.ca.as_bytes()).unwrap())
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut client_config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        client_config.alpn_protocols = vec![b"h2".to_vec()];
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let started = Instant::now();
+        let mut tls = connector
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .expect("the TLS handshake completes");
+        let closed = closed_within(&mut tls, Duration::from_secs(5))
+            .await
+            .expect("a TLS connection without HTTP/2 preface was kept 5 s");
+        assert!(
+            started.elapsed() >= timeout - Duration::from_millis(50),
+            "{closed:?}"
+        );
+
+        let channel = Channel::from_shared(format!("https://{}", server.addr))
+            .unwrap()
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(&pki.ca))
+                    .domain_name("localhost"),
+            )
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let ok = ClassifierServiceClient::new(channel)
+            .classify(request(article("t", "", "aid convoys"), None))
+            .await;
+        assert!(ok.is_ok(), "{ok:?}");
+        server.stop().await;
+    }
+
+    /// CPU time (user + system) of process `pid` so far, from `/proc/PID/stat` (clock ticks of
+    /// 1/100 s, Linux's USER_HZ).
+    #[cfg(target_os = "linux")]
+    fn cpu_time(pid: u32) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .collect();
+        // After the command: state is field 3, utime field 14 and stime field 15.
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Defect 3, descriptors: at the limit on open files, accept failed at once, again and again
+    /// (100 % CPU, nothing logged, health checks timing out). Now the accept loop backs off and
+    /// says so at warn, and serves again once descriptors are free. A server with `ulimit -n 32`
+    /// (in a child shell) is sent 40 connections: it logs the failure, uses well under half a
+    /// CPU over the next second, and answers once the connections close.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn accept_backs_off_and_logs_when_out_of_file_descriptors() {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -n 32 && exec \"$0\" serve --listen 127.0.0.1:0 --log-format json \
+                 --handshake-timeout 60",
+                support::RUBRIC,
+            ])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        struct Kill(std::process::Child);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let stderr = child.stderr.take().unwrap();
+        let pid = child.id();
+        let child = Kill(child);
+        let log = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str(&line) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        async fn wait_for(
+            log: &std::sync::Mutex<Vec<serde_json::Value>>,
+            message: &str,
+        ) -> serde_json::Value {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let found = log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|v| {
+                        v["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with(message))
+                    })
+                    .cloned();
+                if let Some(line) = found {
+                    return line;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no {message:?} in the log: {:?}",
+                    log.lock().unwrap()
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let serving = wait_for(&log, "serving").await;
+        assert_eq!(serving["open_files_limit"], 32, "{serving}");
+        let addr: SocketAddr = serving["addr"].as_str().unwrap().parse().unwrap();
+
+        let mut connections = Vec::new();
+        for _ in 0..40 {
+            connections.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let warning = wait_for(&log, "cannot accept connections: out of file descriptors").await;
+        assert_eq!(warning["level"], "WARN", "{warning}");
+        assert_eq!(warning["open_files_limit"], 32, "{warning}");
+        let before = cpu_time(pid);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_time(pid) - before;
+        assert!(
+            used < Duration::from_millis(400),
+            "the accept loop used {used:?} of CPU in 1 s"
+        );
+
+        drop(connections);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let answered = async {
+                let channel = Channel::from_shared(format!("http://{addr}"))
+                    .unwrap()
+                    .connect()
+                    .await
+                    .ok()?;
+                ClassifierServiceClient::new(channel)
+                    .classify(request(article("fd", "", "aid convoys"), None))
+                    .await
+                    .ok()
+            };
+            if tokio::time::timeout(Duration::from_secs(2), answered)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not served after the connections closed: {:?}",
+                log.lock().unwrap()
+            );
+        }
+        wait_for(&log, "accepting connections again").await;
+        drop(child);
+    }
 }

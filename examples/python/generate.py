@@ -7,6 +7,12 @@ rubric.v1.classifier_service_pb2 and rubric.v1.classifier_service_pb2_grpc. goog
 which the contract imports, comes from googleapis-common-protos (google.rpc.status_pb2); the copy
 vendored under proto/google only serves as an import path here. classify.py calls ensure_stubs(),
 which regenerates when the .proto is newer than the stubs.
+
+The same from a shell, in the repository's root, into an existing directory gen (the README's line;
+`python3 -m grpc_tools.protoc` adds the well-known types' include path itself, which generate()
+passes explicitly):
+
+    python3 -m grpc_tools.protoc -Iproto --python_out=gen --pyi_out=gen --grpc_python_out=gen proto/rubric/v1/classifier_service.proto
 """
 
 import argparse

@@ -7,8 +7,8 @@ use rubric::Severity;
 pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut problems = 0usize;
     for path in files {
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("cannot read rule file {}", path.display()))?;
+        // Refuses what is not a regular file and caps the size (rubric::rules::read_rule_file).
+        let text = rubric::rules::read_rule_file(path).map_err(anyhow::Error::msg)?;
         let name = path.display().to_string();
         match Engine::check_with(&name, &text, &rubric::rules::ListDir::beside(path)) {
             (Some(engine), _) => {

@@ -7,8 +7,8 @@ pub(super) struct ClassifyArgs {
     /// Rule file (TOML); default: the embedded rule set from seeds/rules.toml.
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// Unit of span offsets in the output.
-    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    /// Unit of span offsets in the output (also printed as `offsetEncoding`).
+    #[arg(long, visible_alias = "offsets", value_enum, default_value_t = Encoding::Utf8)]
     offset_encoding: Encoding,
     /// Read and write JSON Lines.
     #[arg(long)]
@@ -43,7 +43,31 @@ enum Encoding {
     /// UTF-16 code units (Java, JavaScript, C#).
     Utf16,
     /// Unicode code points (Python).
+    #[value(alias = "codepoint")]
     CodePoint,
+}
+
+impl Encoding {
+    /// The contract's enum value, whose name the service's JSON mapping prints
+    /// (`OFFSET_ENCODING_UTF16`).
+    fn proto(self) -> rubric::pb::OffsetEncoding {
+        match self {
+            Encoding::Utf8 => rubric::pb::OffsetEncoding::Utf8,
+            Encoding::Utf16 => rubric::pb::OffsetEncoding::Utf16,
+            Encoding::CodePoint => rubric::pb::OffsetEncoding::CodePoint,
+        }
+    }
+}
+
+/// A classification as the service's `Classification` message prints in protobuf's JSON mapping
+/// (as grpcurl shows it): the engine's fields, then `offsetEncoding`, which the service always
+/// sets, so a client can tell the unit of the offsets from the output alone.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Output<'a> {
+    #[serde(flatten)]
+    classification: &'a rubric::Classification,
+    offset_encoding: &'static str,
 }
 
 impl From<Encoding> for OffsetEncoding {
@@ -120,34 +144,73 @@ fn json_article(input: &str, text: &str) -> Result<Option<JsonArticle>> {
     );
     match parse_json_article(text) {
         Ok(article) => Ok(Some(article)),
-        Err(e) if must || is_object => bail!("{input}: {e}"),
+        Err(ArticleError::Json(e)) if must => {
+            let (line, column, message) = json_error(text, &e, NOT_AN_ARTICLE, "file");
+            bail!("{input}:{line}:{column}: {message}")
+        }
+        Err(ArticleError::Shape(e)) if must || is_object => bail!("{input}: {e}"),
         Err(_) => Ok(None),
     }
+}
+
+const NOT_AN_ARTICLE: &str = "not a JSON article {\"id\",\"title\",\"body\"}";
+
+/// Why a JSON article could not be read.
+enum ArticleError {
+    /// Not JSON, or JSON cut short: serde_json's error, with its position in the text.
+    Json(serde_json::Error),
+    /// JSON, but not an article.
+    Shape(String),
 }
 
 /// Parses one JSON article: an object `{"id","title","body"}`, or a Classify request
 /// `{"article": {...}}` (as in `seeds/classify-request.json`; its `options` are the command's
 /// flags here, so a request with options is refused). Other keys are kept in `other`.
-fn parse_json_article(text: &str) -> Result<JsonArticle, String> {
-    const SHAPE: &str = "expected an object {\"id\",\"title\",\"body\"}";
+fn parse_json_article(text: &str) -> Result<JsonArticle, ArticleError> {
+    // Whitespace after JSON means nothing; after a cut, a line end would be read as a control
+    // character inside a string rather than as the cut it is.
+    let text = text.trim_end();
     if !text.trim_start().starts_with('{') {
-        return Err(format!("not a JSON article: {SHAPE}"));
+        return Err(ArticleError::Shape(format!(
+            "{NOT_AN_ARTICLE}: expected an object"
+        )));
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not a JSON article: {e}"))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(ArticleError::Json)?;
     let value = match value {
         serde_json::Value::Object(mut map) if map.contains_key("article") => {
             if map.len() > 1 {
-                return Err(
+                return Err(ArticleError::Shape(
                     "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score)"
                         .to_owned(),
-                );
+                ));
             }
             map.remove("article").unwrap_or_default()
         }
         other => other,
     };
-    serde_json::from_value(value).map_err(|e| format!("not a JSON article ({SHAPE}): {e}"))
+    serde_json::from_value(value).map_err(|e| ArticleError::Shape(format!("{NOT_AN_ARTICLE}: {e}")))
+}
+
+/// Checks every `--topic` against the rule set before any input is read: each unknown one is
+/// reported with the rule set's topics (and the closest, when one is close), by the flag's name.
+fn check_topics(engine: &Engine, topics: &[String]) -> Result<()> {
+    let known: Vec<&str> = engine.topics().iter().map(|t| t.id.as_str()).collect();
+    let mut unknown = 0;
+    for topic in topics.iter().filter(|t| !known.contains(&t.as_str())) {
+        let shown = if topic.is_empty() { "\"\"" } else { topic };
+        let hint = rubric::rules::diagnostic::closest(topic, &known)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: --topic {shown}: unknown topic{hint}; the topics are: {}",
+            known.join(", ")
+        );
+        unknown += 1;
+    }
+    if unknown > 0 {
+        return Err(Reported.into());
+    }
+    Ok(())
 }
 
 /// An article with neither title nor body text is a mistake (an empty file, a misnamed field),
@@ -176,6 +239,8 @@ fn plain_article(text: &str) -> (&str, &str) {
 
 pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     let engine = load_engine(args.rules.as_ref())?;
+    check_topics(&engine, &args.topics)?;
+    let encoding = args.offset_encoding.proto().as_str_name();
     let options = ClassifyOptions {
         topics: args.topics.clone(),
         evidence: !args.no_evidence,
@@ -192,11 +257,14 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     if args.jsonl {
         let mut failed = 0usize;
         for input in &inputs {
-            failed += classify_jsonl(&engine, &options, input, &mut out)?;
+            failed += classify_jsonl(&engine, &options, encoding, input, &mut out)?;
         }
         out.flush()?;
         if failed > 0 {
-            eprintln!("error: {failed} line(s) could not be classified (see above)");
+            eprintln!(
+                "error: {} could not be classified (listed above; the other lines were)",
+                count(failed, "line")
+            );
             return Ok(ExitCode::FAILURE);
         }
         return Ok(ExitCode::SUCCESS);
@@ -227,6 +295,10 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
             }
         };
         let result = engine.classify(&article, &options)?;
+        let result = Output {
+            classification: &result,
+            offset_encoding: encoding,
+        };
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
         } else {
@@ -241,11 +313,14 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
 /// Classifies one JSON Lines input in parallel batches; returns the number of bad lines.
 ///
 /// Output stays line for line with the input's articles: a line that cannot be classified
-/// (invalid UTF-8, not a JSON object, ...) gives `{"error":{"input","line","message"}}` in its
-/// place, and the same message on standard error. Blank lines are skipped.
+/// (invalid UTF-8, truncated or invalid JSON, not an article, ...) gives
+/// `{"error":{"input","line","column","id","message"}}` in its place (`column` and `id` where
+/// known), and the same on standard error. Lines are counted as in the file, blank lines
+/// included; blank lines are skipped.
 fn classify_jsonl(
     engine: &Engine,
     options: &ClassifyOptions,
+    encoding: &'static str,
     input: &str,
     out: &mut impl Write,
 ) -> Result<usize> {
@@ -271,9 +346,6 @@ fn classify_jsonl(
                 break;
             }
             line_number += 1;
-            if line_number == 1 && line.starts_with("\u{FEFF}".as_bytes()) {
-                line.drain(..3);
-            }
             batch.push((line_number, line));
         }
         if batch.is_empty() {
@@ -281,20 +353,28 @@ fn classify_jsonl(
             return Ok(failed);
         }
         type Classified = (String, Vec<String>);
-        let results: Vec<Result<Option<Classified>, (usize, String)>> = batch
+        let results: Vec<Result<Option<Classified>, LineError>> = batch
             .par_iter()
             .map(|(n, bytes)| {
-                let line =
-                    std::str::from_utf8(bytes).map_err(|e| (*n, format!("not UTF-8: {e}")))?;
-                if line.trim().is_empty() {
+                let Some(line) = jsonl_line(*n, bytes)? else {
                     return Ok(None);
-                }
-                let a = parse_json_article(line).map_err(|e| (*n, e))?;
-                let article = a.article("").map_err(|e| (*n, e))?;
+                };
+                let a = parse_json_article(line).map_err(|e| match e {
+                    ArticleError::Json(e) => LineError::json(*n, line, &e, NOT_AN_ARTICLE),
+                    ArticleError::Shape(message) => LineError::new(*n, line, message),
+                })?;
+                let article = a
+                    .article("")
+                    .map_err(|message| LineError::new(*n, line, message))?;
                 let result = engine
                     .classify(&article, options)
-                    .map_err(|e| (*n, e.to_string()))?;
-                let json = serde_json::to_string(&result).map_err(|e| (*n, e.to_string()))?;
+                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
+                let output = Output {
+                    classification: &result,
+                    offset_encoding: encoding,
+                };
+                let json = serde_json::to_string(&output)
+                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
                 Ok(Some((json, a.other.into_keys().collect())))
             })
             .collect();
@@ -305,12 +385,9 @@ fn classify_jsonl(
                     writeln!(out, "{json}")?
                 }
                 Ok(None) => {}
-                Err((line, message)) => {
-                    eprintln!("error: {input}:{line}: {message}");
-                    let error = serde_json::json!({
-                        "error": { "input": input, "line": line, "message": message }
-                    });
-                    writeln!(out, "{error}")?;
+                Err(error) => {
+                    eprintln!("error: {}", error.describe(input));
+                    writeln!(out, "{}", error.to_json(input))?;
                     failed += 1;
                 }
             }

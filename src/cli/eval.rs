@@ -31,37 +31,58 @@ enum Format {
     Json,
 }
 
-fn read_labelled(path: &PathBuf) -> Result<Vec<LabelledArticle>> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// What a line of the data should be.
+const LABELLED: &str = "not a labelled article {\"id\",\"title\",\"body\",\"labels\":{topic:bool}}";
+
+/// The labelled articles of one file, and its lines that could not be read. Lines are counted as
+/// in the file, blank lines included; blank lines are skipped. Err only when the file cannot be
+/// read at all.
+fn read_labelled(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineError>)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut articles = Vec::new();
+    let mut errors = Vec::new();
+    for (index, bytes) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let n = index + 1;
+        let line = match jsonl_line(n, bytes) {
+            Ok(Some(line)) => line,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match serde_json::from_str::<LabelledArticle>(line) {
+            Ok(article) => articles.push(article),
+            Err(e) => errors.push(LineError::json(n, line, &e, LABELLED)),
         }
-        let article: LabelledArticle = serde_json::from_str(line).map_err(|e| {
-            // serde_json counts lines inside the value ("at line 1 column 59"): give the file's
-            // line and the column in it instead.
-            let message = e.to_string();
-            let message = message.rsplit_once(" at line ").map_or(&*message, |(m, _)| m);
-            anyhow::anyhow!(
-                "{}:{}:{}: not a labelled article {{\"id\",\"title\",\"body\",\"labels\":{{topic:bool}}}}: {message}",
-                path.display(),
-                n + 1,
-                e.column()
-            )
-        })?;
-        out.push(article);
     }
-    Ok(out)
+    Ok((articles, errors))
 }
 
+/// Reads every file and scores them, or, when any line of any file cannot be read, reports every
+/// such line (FILE:LINE:COLUMN, with the article's id when the line has one) and exits 2 without
+/// a report: precision and recall over the lines that happened to parse would be a different
+/// measurement, shown as if it were the asked one. (`classify --jsonl` reports bad lines the same
+/// way but classifies the others, since each output line stands on its own.)
 pub(super) fn eval(args: EvalArgs) -> Result<ExitCode> {
     let engine = load_engine(args.rules.as_ref())?;
     let mut files = Vec::new();
+    let mut bad = 0;
     for path in &args.data {
-        files.push((path.display().to_string(), read_labelled(path)?));
+        let name = path.display().to_string();
+        let (articles, errors) = read_labelled(path)?;
+        for error in &errors {
+            eprintln!("error: {}", error.describe(&name));
+        }
+        bad += errors.len();
+        files.push((name, articles));
+    }
+    if bad > 0 {
+        eprintln!(
+            "error: {} could not be read (listed above); nothing scored",
+            count(bad, "line")
+        );
+        return Ok(ExitCode::from(2));
     }
     let total: usize = files.iter().map(|(_, a)| a.len()).sum();
     let progress = if io::IsTerminal::is_terminal(&io::stderr()) {
@@ -129,6 +150,31 @@ fn write_report(
         "{file}: {}, rules {rules} (version {version})",
         count(report.articles as usize, "article")
     )?;
+    if let (Some(micro), Some(macro_)) = (report.micro, report.macro_) {
+        write_table(out, report, micro, macro_)?;
+    } else {
+        // No zeros that read like a measurement.
+        writeln!(out, "no labelled lines: nothing to score")?;
+    }
+    if !report.unknown_labels.is_empty() {
+        writeln!(
+            out,
+            "not scored (no such topic in the rules): {}",
+            report.unknown_labels.join(", ")
+        )?;
+    }
+    write_rules_and_errors(out, report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The per-topic table and the averages.
+fn write_table(
+    out: &mut impl Write,
+    report: &rubric::eval::Report,
+    micro: rubric::eval::Scores,
+    macro_: rubric::eval::Scores,
+) -> Result<()> {
     writeln!(
         out,
         "{:<16} {:>8} {:>6} {:>6} {:>6} {:>6} {:>10} {:>8} {:>8}",
@@ -150,20 +196,18 @@ fn write_report(
             t.scores.f1
         )?;
     }
-    for (name, s) in [("micro avg", report.micro), ("macro avg", report.macro_)] {
+    for (name, s) in [("micro avg", micro), ("macro avg", macro_)] {
         writeln!(
             out,
             "{:<16} {:>8} {:>6} {:>6} {:>6} {:>6} {:>10.3} {:>8.3} {:>8.3}",
             name, "", "", "", "", "", s.precision, s.recall, s.f1
         )?;
     }
-    if !report.unknown_labels.is_empty() {
-        writeln!(
-            out,
-            "not scored (no such topic in the rules): {}",
-            report.unknown_labels.join(", ")
-        )?;
-    }
+    Ok(())
+}
+
+/// `--by-rule` rows and `--errors` cases.
+fn write_rules_and_errors(out: &mut impl Write, report: &rubric::eval::Report) -> Result<()> {
     if !report.rules.is_empty() {
         writeln!(
             out,
@@ -205,6 +249,5 @@ fn write_report(
             }
         }
     }
-    writeln!(out)?;
     Ok(())
 }

@@ -8,8 +8,19 @@ pub(super) fn import_phoenix(file: &Path, output: Option<PathBuf>) -> Result<Exi
         .with_context(|| format!("cannot read dictionary {}", file.display()))?;
     let name = file.display().to_string();
     let import = rubric::import::phoenix(&name, &text);
+    // Another file (an actor dictionary, a rule file): one line, not every line as a note.
+    if import.blocks == 0 {
+        bail!("no <ISSUE> block found in {name}: is it a PETRARCH2 issue dictionary?");
+    }
     for note in &import.notes {
         eprintln!("{name}:{}: {}", note.line, note.message);
+    }
+    // Blocks without one codable line: the input's fault, said as such.
+    if import.topics == 0 {
+        bail!(
+            "{name}: no rule written: its {} held no codable line `phrase [CODE]` (see above)",
+            count(import.blocks, "<ISSUE> block")
+        );
     }
     // The result must load: a converter that writes an unloadable file is a bug worth stopping on.
     let engine = Engine::from_toml("<imported>", &import.toml)

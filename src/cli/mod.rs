@@ -52,12 +52,16 @@ enum Command {
     /// An INPUT is a plain-text file (the first line is the title when a blank line follows it,
     /// otherwise everything is body), a JSON article {"id","title","body"}, or - for standard
     /// input. Without INPUT, standard input is read. With --jsonl, every INPUT is JSON Lines (one
-    /// article per line) and the output is JSON Lines in the same order, computed on all cores.
+    /// article per line) and the output is JSON Lines in the same order, computed on all cores;
+    /// a line that cannot be classified gives {"error":{"input","line","column","id","message"}}
+    /// in its place, the other lines are classified, and the exit status is 1.
     Classify(ClassifyArgs),
     /// Evaluate a rule set on labelled articles: per-topic counts, precision, recall, F1.
     ///
     /// Each DATA line is {"id","title","body","labels":{topic:bool}}; a topic missing from
-    /// `labels` is unknown for that line and not scored.
+    /// `labels` is unknown for that line and not scored. Every line that cannot be read is
+    /// reported as FILE:LINE:COLUMN (blank lines counted), and then nothing is scored (exit
+    /// status 2). Without any label for a topic of the rules, it says nothing was scored.
     Eval(EvalArgs),
     /// Check rule files: print every error and lint warning.
     ///
@@ -85,8 +89,9 @@ enum ImportCommand {
     /// One topic per <ISSUE CATEGORY>, one rule per line; n:/v: inflections, + joins and ~
     /// exclusions are translated (see the rubric::import::phoenix docs). The rule file goes to
     /// --output or standard output; every line that could not be translated is reported on
-    /// standard error with its line number. Exit status: 0, or 2 when FILE cannot be read or the
-    /// result does not load.
+    /// standard error with its line number. Exit status: 0, or 2 when FILE cannot be read, has no
+    /// <ISSUE> block (it is not an issue dictionary) or no codable line, or the result does not
+    /// load.
     Phoenix {
         /// The dictionary file.
         file: PathBuf,
@@ -244,6 +249,189 @@ fn read_input(input: &str) -> Result<String> {
         Ok(text)
     } else {
         fs::read_to_string(input).with_context(|| format!("cannot read {input}"))
+    }
+}
+
+// ---- JSON Lines input, shared by `classify --jsonl` and `eval` ------------------------------
+// Both read a file line by line and report a bad line alike: at its physical line (blank lines
+// counted, a byte order mark and CRLF line ends read past), the character column in it, the
+// article's id when the line has one, and a message that says what is wrong with the line, not
+// serde_json's position inside the one-line value.
+
+/// A line of a JSON Lines input that could not be read.
+#[derive(Debug)]
+struct LineError {
+    /// 1-based physical line of the input.
+    line: usize,
+    /// 1-based column in characters, where known.
+    column: Option<usize>,
+    /// The article's id, when the line names one (before a truncation, too).
+    id: Option<String>,
+    message: String,
+}
+
+impl LineError {
+    /// A message about the whole line.
+    fn new(line: usize, text: &str, message: String) -> LineError {
+        LineError {
+            line,
+            column: None,
+            id: article_id(text),
+            message,
+        }
+    }
+
+    /// serde_json's error on `text`, the content of physical line `line`. `shape` says what the
+    /// line should be, for JSON of the wrong shape.
+    fn json(line: usize, text: &str, e: &serde_json::Error, shape: &str) -> LineError {
+        let (_, column, message) = json_error(text, e, shape, "line");
+        LineError {
+            line,
+            column: Some(column),
+            id: article_id(text),
+            message,
+        }
+    }
+
+    /// `FILE:LINE:COLUMN: article "ID": message`, for standard error.
+    fn describe(&self, input: &str) -> String {
+        let mut out = format!("{input}:{}", self.line);
+        if let Some(column) = self.column {
+            out.push_str(&format!(":{column}"));
+        }
+        if let Some(id) = &self.id {
+            out.push_str(&format!(": article {id:?}"));
+        }
+        format!("{out}: {}", self.message)
+    }
+
+    /// `{"error":{"input","line","column","id","message"}}`, `column` and `id` where known.
+    fn to_json(&self, input: &str) -> String {
+        #[derive(serde::Serialize)]
+        struct Error<'a> {
+            input: &'a str,
+            line: usize,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            column: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            id: Option<&'a str>,
+            message: &'a str,
+        }
+        let error = Error {
+            input,
+            line: self.line,
+            column: self.column,
+            id: self.id.as_deref(),
+            message: &self.message,
+        };
+        #[derive(serde::Serialize)]
+        struct Record<'a> {
+            error: Error<'a>,
+        }
+        serde_json::to_string(&Record { error }).unwrap_or_default()
+    }
+}
+
+/// Physical line `line` of a JSON Lines input as text: without its line end (so a line cut short
+/// is not read as a string holding a newline), without a byte order mark on line 1; `None` for a
+/// blank line.
+fn jsonl_line(line: usize, bytes: &[u8]) -> Result<Option<&str>, LineError> {
+    let mut bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if line == 1 {
+        bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(bytes);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        let bad = bytes[e.valid_up_to()];
+        LineError {
+            line,
+            column: Some(valid.chars().count() + 1),
+            id: None,
+            message: format!("not UTF-8: byte 0x{bad:02x} is not part of a UTF-8 character"),
+        }
+    })?;
+    Ok((!text.trim().is_empty()).then_some(text))
+}
+
+/// serde_json's error on `text` as `(line, column, message)`: the 1-based line in `text`, the
+/// 1-based column in characters, and a message without serde_json's own "at line 1 column 26".
+/// JSON cut short is said to be truncated (serde_json says "EOF while parsing a string"); JSON of
+/// the wrong shape is prefixed with `shape`, what the text should be. `unit` names the text
+/// (`line`, `file`).
+fn json_error(
+    text: &str,
+    e: &serde_json::Error,
+    shape: &str,
+    unit: &str,
+) -> (usize, usize, String) {
+    use serde_json::error::Category;
+    let full = e.to_string();
+    let message = full.rsplit_once(" at line ").map_or(&*full, |(m, _)| m);
+    let line_text = text
+        .split('\n')
+        .nth(e.line().saturating_sub(1))
+        .unwrap_or("");
+    // serde_json's column counts bytes up to the last one it read.
+    let mut column = line_text
+        .char_indices()
+        .take_while(|(i, _)| *i < e.column())
+        .count()
+        .max(1);
+    let message = match e.classify() {
+        Category::Eof => {
+            column = line_text.trim_end_matches('\r').chars().count() + 1;
+            let inside = message.strip_prefix("EOF ").unwrap_or(message);
+            format!("truncated JSON: the {unit} ends {inside}, before the JSON is complete")
+        }
+        Category::Syntax => format!("invalid JSON: {message}"),
+        Category::Data | Category::Io => format!("{shape}: {message}"),
+    };
+    (e.line().max(1), column, message)
+}
+
+/// The article id of a JSON object, read up to the first error, so that a line cut short still
+/// names its article when `"id"` came before the cut; for a Classify request, `article.id`.
+fn article_id(text: &str) -> Option<String> {
+    let mut id = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = serde::de::DeserializeSeed::deserialize(IdSeeker(&mut id), &mut de);
+    id.filter(|id: &String| !id.is_empty())
+}
+
+/// Reads the keys of a JSON object one by one, keeping `id` (and `article.id`) as it goes.
+struct IdSeeker<'a>(&'a mut Option<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for IdSeeker<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for IdSeeker<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => {
+                    if let serde_json::Value::String(id) = map.next_value()? {
+                        *self.0 = Some(id);
+                    }
+                }
+                "article" => map.next_value_seed(IdSeeker(&mut *self.0))?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

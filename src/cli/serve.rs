@@ -63,7 +63,9 @@ pub(super) struct ServeArgs {
     /// Most articles in one ClassifyBatch call, 1 to 1000 (INVALID_ARGUMENT beyond it).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000), env = "RUBRIC_MAX_BATCH_SIZE")]
     max_batch_size: u16,
-    /// Classifier calls handled at once over all connections; more are shed with RESOURCE_EXHAUSTED.
+    /// Classifier calls handled at once over all connections, each counted once its request has
+    /// arrived (a stream's message while it is classified); more unary calls are shed with
+    /// RESOURCE_EXHAUSTED, a stream's message waits.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..), env = "RUBRIC_MAX_CONCURRENT_CALLS")]
     max_concurrent_calls: u32,
     /// HTTP/2 streams one connection may have open at once.
@@ -72,6 +74,14 @@ pub(super) struct ServeArgs {
     /// Longest time a call may take, in seconds (DEADLINE_EXCEEDED beyond it).
     #[arg(long, default_value = "30", value_parser = seconds, env = "RUBRIC_REQUEST_TIMEOUT")]
     request_timeout: Duration,
+    /// Longest time, in seconds, a unary call's request may take to arrive after its headers, and
+    /// the rest of a ClassifyStream message after its first byte (DEADLINE_EXCEEDED beyond it).
+    #[arg(long, default_value = "10", value_parser = seconds, env = "RUBRIC_REQUEST_BODY_TIMEOUT")]
+    request_body_timeout: Duration,
+    /// Longest time, in seconds, a new connection may take to complete its TLS handshake and send
+    /// the HTTP/2 preface; it is closed otherwise.
+    #[arg(long, default_value = "10", value_parser = seconds, env = "RUBRIC_HANDSHAKE_TIMEOUT")]
+    handshake_timeout: Duration,
     /// Seconds between HTTP/2 keepalive pings on idle connections.
     #[arg(long, default_value = "60", value_parser = seconds, env = "RUBRIC_KEEPALIVE_INTERVAL")]
     keepalive_interval: Duration,
@@ -120,6 +130,8 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_concurrent_calls: args.max_concurrent_calls as usize,
         max_concurrent_streams: args.max_concurrent_streams,
         request_timeout: args.request_timeout,
+        request_body_timeout: args.request_body_timeout,
+        handshake_timeout: args.handshake_timeout,
         keepalive_interval: args.keepalive_interval,
         keepalive_timeout: args.keepalive_timeout,
         max_connection_age: args.max_connection_age,
@@ -136,6 +148,20 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
+        // Every signal handler is in place before the port opens: a signal that comes once
+        // clients can connect must find its handler, not the default action (SIGHUP and SIGTERM
+        // would end the process at once, with the calls in flight).
+        let signals = Signals::install()?;
+        let shared = Arc::new(ArcSwap::from_pointee(rules));
+        let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
+        let hot_reload = match &args.rules {
+            None => HotReload::None,
+            Some(path) => {
+                let reloader =
+                    Reloader::new(path, shared.clone()).watch_directory(!args.no_watch_rules);
+                start_watching(reloader, watching_stopped).await
+            }
+        };
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -144,6 +170,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             rubric::metrics::install(metrics_addr).map_err(anyhow::Error::msg)?;
             tracing::info!(addr = %metrics_addr, "serving metrics");
         }
+        let rules = shared.load_full();
         rubric::metrics::record_rule_set(rules.metric_labels(), None);
         let info = rules.engine.info();
         tracing::info!(
@@ -155,6 +182,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             rule_set = %info.name,
             version = %info.version,
             rule_count = info.rule_count,
+            open_files_limit = server::open_files_limit(),
             "serving"
         );
         for warning in rules.engine.warnings() {
@@ -166,21 +194,17 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
                 "rule lint"
             );
         }
-        let shared = Arc::new(ArcSwap::from_pointee(rules));
-        let (stop_watching, watching_stopped) = tokio::sync::oneshot::channel::<()>();
-        if let Some(path) = &args.rules {
-            let reloader =
-                Reloader::new(path, shared.clone()).watch_directory(!args.no_watch_rules);
-            tokio::spawn(async move {
-                let stopped = async {
-                    let _ = watching_stopped.await;
-                };
-                if let Err(e) = reloader.watch(stopped).await {
-                    tracing::warn!(error = %e, "hot reload is off");
-                }
-            });
-        }
-        server::run(listener, shared, config, shutdown_signal()).await?;
+        drop(rules);
+        let Signals {
+            shutdown,
+            mut hangup,
+        } = signals;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                hot_reload.hangup();
+            }
+        });
+        server::run(listener, shared, config, shutdown).await?;
         let _ = stop_watching.send(());
         Ok(ExitCode::SUCCESS)
     });
@@ -214,29 +238,122 @@ const MAX_DRAIN_SECONDS: f64 = 3600.0;
 /// Smallest accepted `--max-message-bytes`: 1 KiB (a smaller limit rejects ordinary calls).
 const MIN_MESSAGE_BYTES: usize = 1024;
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The signals `serve` handles, installed by [`Signals::install`] before the port opens.
+struct Signals {
+    /// Completes on SIGINT or SIGTERM (logging which).
+    shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// SIGHUP (never on other platforms).
+    hangup: Hangup,
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+
+/// A SIGHUP stream where there is none.
+#[cfg(not(unix))]
+struct Hangup;
+
+#[cfg(not(unix))]
+impl Hangup {
+    async fn recv(&mut self) -> Option<()> {
+        std::future::pending().await
+    }
+}
+
+impl Signals {
+    /// Installs the handlers of SIGINT, SIGTERM and SIGHUP now (tokio replaces the default action
+    /// from this moment on, for the life of the process).
     #[cfg(unix)]
-    {
+    fn install() -> Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
-                    _ = term.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
-                }
+        let handler = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("cannot install the handler of {name}"))
+        };
+        let mut interrupt = handler(SignalKind::interrupt(), "SIGINT")?;
+        let mut terminate = handler(SignalKind::terminate(), "SIGTERM")?;
+        let hangup = handler(SignalKind::hangup(), "SIGHUP")?;
+        let shutdown = Box::pin(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+                _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+        });
+        Ok(Signals { shutdown, hangup })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<Signals> {
+        let ctrl_c = tokio::signal::ctrl_c();
+        Ok(Signals {
+            shutdown: Box::pin(async move {
                 let _ = ctrl_c.await;
+                tracing::info!(signal = "Ctrl-C", "signal received");
+            }),
+            hangup: Hangup,
+        })
+    }
+}
+
+/// What SIGHUP does.
+enum HotReload {
+    /// Nothing: no rule file (the embedded rules are served).
+    None,
+    /// The reloader reloads the rule file (it receives SIGHUP itself); `false` once it stopped.
+    Watching(Arc<std::sync::atomic::AtomicBool>),
+}
+
+impl HotReload {
+    /// Logs a SIGHUP that the reloader does not handle.
+    fn hangup(&self) {
+        match self {
+            HotReload::None => tracing::info!(
+                signal = "SIGHUP",
+                "signal received; nothing to reload: the embedded rules are served (start with \
+                 --rules FILE to serve a rule file that SIGHUP reloads)"
+            ),
+            HotReload::Watching(on) if on.load(std::sync::atomic::Ordering::Relaxed) => {
+                tracing::debug!(
+                    signal = "SIGHUP",
+                    "signal received; the rule file is reloaded"
+                )
             }
+            HotReload::Watching(_) => tracing::warn!(
+                signal = "SIGHUP",
+                "signal received, but hot reload is off (see the warning above); the rules \
+                 being served stay"
+            ),
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+}
+
+/// Starts the reloader's watch: polled once here, before the port opens, as the reloader takes
+/// SIGHUP (and starts watching the directory) when first polled; then it goes on in a task.
+async fn start_watching(
+    reloader: Reloader,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> HotReload {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let on = Arc::new(AtomicBool::new(true));
+    let mut watch = Box::pin(reloader.watch(async {
+        let _ = stopped.await;
+    }));
+    let report = {
+        let on = on.clone();
+        move |result: Result<(), String>| {
+            if let Err(e) = result {
+                on.store(false, Ordering::Relaxed);
+                tracing::warn!(error = %e, "hot reload is off");
+            }
+        }
+    };
+    match std::future::poll_fn(|cx| std::task::Poll::Ready(watch.as_mut().poll(cx))).await {
+        std::task::Poll::Ready(result) => report(result),
+        std::task::Poll::Pending => {
+            tokio::spawn(async move { report(watch.await) });
+        }
     }
+    HotReload::Watching(on)
 }
 
 /// Options of `serve` that the configuration file cannot set.

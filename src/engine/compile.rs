@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::article::Field;
+use crate::rules::diagnostic::Suggester;
 use crate::rules::{
     Diagnostic, Expr, ExprKind, ListEntry, Literal, LiteralKind, QuerySpan, Rule, RuleSet,
 };
@@ -352,6 +353,8 @@ pub(crate) struct Compiler<'a> {
     pub options: NormalizeOptions,
     pub dictionary: Dictionary,
     pub diagnostics: Vec<Diagnostic>,
+    /// "Did you mean" for unknown `@name`s, built at the first one.
+    list_suggester: Option<Suggester<'a>>,
 }
 
 struct RuleContext<'r> {
@@ -368,6 +371,7 @@ impl<'a> Compiler<'a> {
             },
             dictionary: Dictionary::default(),
             diagnostics: Vec::new(),
+            list_suggester: None,
         }
     }
 
@@ -525,16 +529,21 @@ impl<'a> Compiler<'a> {
             list.used = true;
             return Some(list.lit);
         }
-        let known: Vec<&str> = self.set.lists.iter().map(|l| l.name.as_str()).collect();
-        let help = match crate::rules::diagnostic::closest(name, &known) {
-            _ if known.is_empty() => {
+        let set = self.set;
+        // Built once, at the first unknown list: a hint per reference in bounded time.
+        let suggester = self.list_suggester.get_or_insert_with(|| {
+            Suggester::new(set.lists.iter().map(|l| l.name.as_str()).collect())
+        });
+        let none_defined = suggester.names().is_empty();
+        let help = match suggester.suggest(name) {
+            _ if none_defined => {
                 format!("define it in the rule file: [lists] {name} = [\"entry\", ...] or {name} = {{ file = \"{name}.txt\" }}")
             }
             Some(near) => format!(
                 "did you mean @{near}? The lists are: {}",
-                show_names(&known)
+                show_names(suggester.names())
             ),
-            None => format!("the lists are: {}", show_names(&known)),
+            None => format!("the lists are: {}", show_names(suggester.names())),
         };
         self.error(
             rule,

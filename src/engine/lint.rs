@@ -87,12 +87,13 @@ pub(super) fn lint(set: &RuleSet, inner: &Inner, complete: bool) -> Vec<Diagnost
             );
         }
     }
+    // The weight of each topic's positive rules together, in one pass over the rules.
+    let mut positive_weights = vec![0.0; set.topics.len()];
+    for rule in inner.rules.iter().filter(|r| r.weight > 0.0) {
+        positive_weights[rule.topic] += rule.weight;
+    }
     for (t, topic) in set.topics.iter().enumerate() {
-        let positive: f64 = inner
-            .rules
-            .iter()
-            .filter(|r| r.topic == t && r.weight > 0.0)
-            .fold(0.0, |sum, r| sum + r.weight);
+        let positive: f64 = positive_weights[t];
         let at = locate(&topic.id_span);
         if inner.topics[t].rule_count == 0 {
             out.push(

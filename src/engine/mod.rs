@@ -17,10 +17,19 @@
 //!    rules). So `"United Nations"` and `"United Nations Security Council"` in one topic count
 //!    once for "United Nations Security Council". Rules with negative weights are penalties: they
 //!    always count when they fire. The topic score is the sum of the counted weights.
+//!    Overlap resolution decides only which rules count, not what they show: the evidence lists
+//!    every counted rule with all of its own occurrences (every occurrence that made its query
+//!    true, never those under `NOT`), including those it lost to an overlapping rule of the
+//!    topic. So a rule `"peace talks" OR million` that counts for "million" while a rule
+//!    `"peace talks resumed"` took "peace talks resumed" shows both "peace talks" and "million",
+//!    not a stray "million" alone. Only where occurrences of the rule itself overlap one another
+//!    is the longest (then the earliest) shown: `"United Nations" OR "United Nations Security
+//!    Council"` shows one span on "United Nations Security Council". A rule that lost every
+//!    occurrence does not count and is not in the evidence.
 //! 4. **Result.** For each topic: `score`, `confidence = score / (score + threshold)` for a
 //!    positive score and 0 otherwise (monotone in the score; 0.5 exactly at the threshold, 2/3 at
-//!    twice it), `label = score >= threshold`, and the evidence. Topics are sorted by score,
-//!    highest first, then by id.
+//!    twice it), `label = score >= threshold`, and the evidence (above). Topics are sorted by
+//!    score, highest first, then by id.
 //!
 //! The engine is `Send + Sync` and cheap to clone (an `Arc`), and knows nothing of tonic or tokio.
 
@@ -31,6 +40,8 @@ mod result;
 
 use std::fmt;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::article::Article;
 use crate::rules::{Diagnostic, Example, ListFiles, NoListFiles, RuleSet, RuleSetError, Severity};
@@ -165,6 +176,8 @@ struct CompiledRule {
 struct Inner {
     info: RuleSetInfo,
     topics: Vec<TopicInfo>,
+    /// Topic id -> index in `topics`.
+    topic_index: FxHashMap<Arc<str>, usize>,
     /// The topic ids and the version, shared by every classification.
     topic_ids: Vec<Arc<str>>,
     /// Topic indexes in id order, and each topic's position in that order: results are built
@@ -249,14 +262,16 @@ impl Engine {
         Engine::check_parsed(set, diagnostics)
     }
 
-    /// Reads, checks and compiles the rule file at `path` with the list files beside it.
+    /// Reads, checks and compiles the rule file at `path` with the list files beside it. The file
+    /// is read with [`read_rule_file`](crate::rules::read_rule_file): a regular file of at most
+    /// [`MAX_RULE_FILE_BYTES`](crate::rules::MAX_RULE_FILE_BYTES), UTF-8.
     ///
     /// # Errors
-    /// A one-line message when the file cannot be read, else the [`RuleSetError`] report.
+    /// A one-line message when the file cannot be read (not found, not a regular file, too large,
+    /// not UTF-8 with the line and column of the first invalid byte), else the [`RuleSetError`]
+    /// report.
     pub fn from_path(path: &std::path::Path) -> Result<Engine, EngineLoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            EngineLoadError::Read(format!("cannot read rule file {}: {e}", path.display()))
-        })?;
+        let text = crate::rules::read_rule_file(path).map_err(EngineLoadError::Read)?;
         match Engine::check_with(
             &path.display().to_string(),
             &text,
@@ -331,14 +346,22 @@ impl Engine {
     fn build(set: &RuleSet, complete: bool) -> (Inner, Vec<Diagnostic>) {
         let mut compiler = Compiler::new(set);
         compiler.compile_lists();
+        // Every lookup by topic id goes through this map, so compiling stays linear in the
+        // number of topics and rules.
+        let topic_index: FxHashMap<Arc<str>, usize> = set
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (Arc::from(t.id.as_str()), i))
+            .collect();
         let mut rules = Vec::with_capacity(set.rules.len());
+        let mut rule_counts = vec![0; set.topics.len()];
         for (source, rule) in set.rules.iter().enumerate() {
             if let Some(node) = compiler.compile_rule(rule) {
-                let topic = set
-                    .topics
-                    .iter()
-                    .position(|t| t.id == rule.topic)
+                let topic = *topic_index
+                    .get(rule.topic.as_str())
                     .expect("RuleSet validated the topic");
+                rule_counts[topic] += 1;
                 let mut lists = Vec::new();
                 node.literal_scopes(&mut lists);
                 lists.retain(|&(l, _)| compiler.dictionary.list_of(l).is_some());
@@ -385,7 +408,7 @@ impl Engine {
                 name: t.name.clone(),
                 description: t.description.clone(),
                 threshold: t.threshold,
-                rule_count: rules.iter().filter(|r| r.topic == i).count(),
+                rule_count: rule_counts[i],
             })
             .collect();
         let mut by_id: Vec<usize> = (0..set.topics.len()).collect();
@@ -395,6 +418,7 @@ impl Engine {
             id_rank[t] = rank;
         }
         let mut inner = Inner {
+            topic_index,
             by_id,
             id_rank,
             topic_ids: set.topics.iter().map(|t| t.id.as_str().into()).collect(),
@@ -508,8 +532,8 @@ impl Engine {
         let inner = &*self.inner;
         let mut wanted = vec![options.topics.is_empty(); inner.topics.len()];
         for (index, topic) in options.topics.iter().enumerate() {
-            match inner.topics.iter().position(|t| &t.id == topic) {
-                Some(i) => wanted[i] = true,
+            match inner.topic_index.get(topic.as_str()) {
+                Some(&i) => wanted[i] = true,
                 None => {
                     return Err(ClassifyError::UnknownTopic {
                         index,
@@ -551,6 +575,7 @@ impl Engine {
             items,
             ranges,
             overlaps,
+            own,
         } = scratch;
         candidates.clear();
         candidates.extend(
@@ -614,27 +639,27 @@ impl Engine {
             let mut evidence = Vec::new();
             for (k, (_, r, range)) in group.iter().enumerate() {
                 let rule = &inner.rules[*r as usize];
-                // The occurrences the rule is credited with, in text order: the kept ones for a
-                // positive rule, all of them for a penalty.
+                // Overlap resolution decides only whether a positive rule counts: it does when
+                // it kept at least one of its occurrences (or fired without any).
                 let positive = rule.weight > 0.0;
-                let kept = || ranges[k].clone().filter(|&i| overlaps.kept[i]);
-                if positive && !range.is_empty() && kept().next().is_none() {
+                if positive && !range.is_empty() && !ranges[k].clone().any(|i| overlaps.kept[i]) {
                     continue; // every match was counted for a longer or heavier overlapping match
                 }
                 score += rule.weight;
                 if options.evidence {
-                    let span = |o: &Occ| {
-                        let mut span = span(state, article, o);
-                        if !rule.lists.is_empty() {
-                            name_list_entry(&mut span, rule, o, state, &inner.dictionary);
-                        }
-                        span
-                    };
-                    let spans = if positive {
-                        kept().map(|i| span(&items[i].1)).collect()
-                    } else {
-                        occs[range.clone()].iter().map(span).collect()
-                    };
+                    // A counted rule shows its own occurrences, in text order: everything that
+                    // made it true, also what an overlapping rule of the topic was credited with
+                    // (so its evidence is never a stray word cut from a longer match). Only
+                    // where its own occurrences overlap one another is the longest shown.
+                    let spans = own_spans(&occs[range.clone()], own)
+                        .map(|o| {
+                            let mut span = span(state, article, o);
+                            if !rule.lists.is_empty() {
+                                name_list_entry(&mut span, rule, o, state, &inner.dictionary);
+                            }
+                            span
+                        })
+                        .collect();
                     evidence.push(RuleEvidence {
                         rule_id: rule.id.clone(),
                         weight: rule.weight,
@@ -683,6 +708,37 @@ struct Scratch {
     /// For each rule of the group, its range of `items`.
     ranges: Vec<std::ops::Range<usize>>,
     overlaps: Overlaps,
+    /// One rule's own occurrences, and their overlaps, for its evidence.
+    own: (Vec<(usize, Occ)>, Overlaps),
+}
+
+/// The occurrences of one rule (sorted) that its evidence shows: all of them, except that among
+/// occurrences of the rule that overlap one another only the longest (then the earliest) is kept.
+fn own_spans<'o>(
+    occs: &'o [Occ],
+    (items, overlaps): &'o mut (Vec<(usize, Occ)>, Overlaps),
+) -> impl Iterator<Item = &'o Occ> + 'o {
+    // Sorted by (field, start, end): some occurrence overlaps an earlier one exactly when it
+    // starts before the furthest end seen so far in its field.
+    let mut reach: Option<(crate::article::Field, u32)> = None;
+    let nested = occs.iter().any(|o| {
+        let overlaps = reach.is_some_and(|(field, end)| field == o.field && o.start < end);
+        reach = match reach {
+            Some((field, end)) if field == o.field => Some((field, end.max(o.end))),
+            _ => Some((o.field, o.end)),
+        };
+        overlaps
+    });
+    items.clear();
+    if nested {
+        items.extend(occs.iter().map(|o| (0, *o)));
+        resolve_overlaps(items, overlaps);
+    }
+    let kept = &overlaps.kept;
+    occs.iter()
+        .enumerate()
+        .filter(move |&(i, _)| !nested || kept[i])
+        .map(|(_, o)| o)
 }
 
 thread_local! {

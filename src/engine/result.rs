@@ -44,8 +44,10 @@ pub struct RuleEvidence {
     pub rule_id: Arc<str>,
     /// Rule weight, as added to the score.
     pub weight: f64,
-    /// The matches it is credited with, by field then position; empty for a rule that fires
-    /// without a positive match (a pure `NOT` rule).
+    /// Its own matches, by field then position: every occurrence that made it true (of its own
+    /// matches that overlap one another, the longest), also those that an overlapping rule of
+    /// the topic was credited with for the score; empty for a rule that fires without a
+    /// positive match (a pure `NOT` rule).
     pub spans: Vec<Span>,
 }
 

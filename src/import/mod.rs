@@ -35,6 +35,9 @@ pub struct Import {
     pub topics: usize,
     /// Number of rules written.
     pub rules: usize,
+    /// Number of `<ISSUE ...>` tags in the source; 0 means it is not an issue dictionary at all
+    /// (then every line is a note, and the rule file has no topic).
+    pub blocks: usize,
     /// Lines that were dropped or changed, in line order.
     pub notes: Vec<ImportNote>,
 }
@@ -116,6 +119,7 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
     let mut notes = Vec::new();
     let mut categories: Vec<Category> = Vec::new();
     let mut open: Option<Category> = None;
+    let mut blocks = 0;
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let content = raw.split('#').next().unwrap_or_default().trim();
@@ -123,6 +127,7 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
             continue;
         }
         if let Some(rest) = content.strip_prefix("<ISSUE") {
+            blocks += 1;
             if let Some(previous) = open.take() {
                 notes.push(note(
                     line,
@@ -341,6 +346,7 @@ pub fn phoenix(source_name: &str, text: &str) -> Import {
         toml,
         topics,
         rules,
+        blocks,
         notes,
     }
 }
@@ -691,5 +697,19 @@ mod tests {
         let lines: Vec<usize> = import.notes.iter().map(|n| n.line).collect();
         assert_eq!(lines, [6, 7, 9], "{:?}", import.notes);
         crate::Engine::from_toml("imported", &import.toml).expect("the import loads");
+        assert_eq!(import.blocks, 1);
+    }
+
+    /// Fresh-user review (16): a file that is not an issue dictionary has no `<ISSUE>` tag, and
+    /// says so through `blocks`, for the command line to say it in one line.
+    #[test]
+    fn phoenix_counts_issue_blocks_so_a_wrong_file_is_told_apart() {
+        let import = phoenix("actors.txt", "AFGHANISTAN_ [AFG]\nKABUL [AFG]\n");
+        assert_eq!((import.blocks, import.topics, import.rules), (0, 0, 0));
+        let empty = phoenix(
+            "empty.txt",
+            "<ISSUE CATEGORY=\"X\" TYPE=\"ALL\">\n</ISSUE>\n",
+        );
+        assert_eq!((empty.blocks, empty.topics), (1, 0));
     }
 }

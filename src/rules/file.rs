@@ -33,7 +33,11 @@
 //! is an error. Positions are 1-based line and column in the file; errors inside a query point at
 //! the offending character of the query, also when the TOML string has escapes.
 //!
-//! Limits: at most [`MAX_RULES`] rules; ids at most [`MAX_ID_BYTES`] bytes.
+//! Limits: at most [`MAX_TOPICS`] topics (error `too-many-topics`, at the first topic over the
+//! limit) and [`MAX_RULES`] rules (`too-many-rules`); ids at most [`MAX_ID_BYTES`] bytes; a rule
+//! file read from disk ([`read_rule_file`](super::read_rule_file)) at most
+//! [`MAX_RULE_FILE_BYTES`](super::MAX_RULE_FILE_BYTES) bytes. Loading and compiling take time
+//! linear in the number of topics and rules.
 
 use std::ops::Range;
 
@@ -42,7 +46,7 @@ use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::ast::{Expr, QuerySpan};
-use super::diagnostic::{Diagnostic, Location, RuleSetError, Source};
+use super::diagnostic::{closest, quoted, Diagnostic, Location, RuleSetError, Source, Suggester};
 use super::lists::{
     file_entries, parse_entry, ListEntry, ListFiles, NamedList, NoListFiles, MAX_LIST_ENTRIES,
 };
@@ -50,6 +54,8 @@ use super::parse::{is_list_name, parse_query, MAX_LIST_NAME_BYTES};
 
 /// Largest number of rules in one rule set.
 pub const MAX_RULES: usize = 200_000;
+/// Largest number of topics in one rule set.
+pub const MAX_TOPICS: usize = 10_000;
 /// Longest topic or rule id, in bytes.
 pub const MAX_ID_BYTES: usize = 128;
 
@@ -321,38 +327,78 @@ impl Loader {
         let span = err.span().unwrap_or(fallback);
         let message = err.message().trim().trim_end_matches('.').to_owned();
         let help = if message.contains("unknown field") {
-            "remove the key or fix its spelling (the file format is in the README)"
+            // serde's message: unknown field `treshold`, expected one of `id`, `name`, ...
+            let names: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+            match names.split_first() {
+                Some((unknown, expected)) => match closest(unknown, expected) {
+                    Some(near) => {
+                        format!("did you mean `{near}`? (the file format is in the README)")
+                    }
+                    None => "remove the key or fix its spelling (the file format is in the README)"
+                        .to_owned(),
+                },
+                None => "remove the key or fix its spelling (the file format is in the README)"
+                    .to_owned(),
+            }
         } else if message.contains("missing field") {
-            "add the key (the file format is in the README)"
+            "add the key (the file format is in the README)".to_owned()
         } else {
-            "fix the TOML at this position"
+            "fix the TOML at this position".to_owned()
         };
-        self.error("toml", message, span).help = Some(help.to_owned());
+        self.error("toml", message, span).help = Some(help);
     }
 
+    /// Reads one table (`[rule_set]`, one of `[[topics]]` or `[[rules]]`, a list table) into `T`.
+    ///
+    /// A misspelt or mistyped key does not drop the table: the error is reported, the key is left
+    /// out, and the table is read again, so that one run reports every wrong key of the table and
+    /// the table itself still counts (a topic whose `treshold` is misspelt still exists, so its
+    /// rules are checked and are not reported as naming an unknown topic). Only a problem with one
+    /// of the `required` keys (`id`, `query`, ...) drops the table.
     fn item<T: for<'de> Deserialize<'de>>(
         &mut self,
         kind: &str,
         value: &Spanned<DeValue<'_>>,
+        required: &[&str],
     ) -> Option<T> {
         let span = value.span();
-        match T::deserialize(ValueDeserializer::from(value.clone())) {
-            Ok(v) => Some(v),
-            Err(err) => {
-                self.toml_error(err, span);
-                // Name the rule or topic when its id can be read.
-                let id = value
-                    .get_ref()
-                    .get("id")
-                    .and_then(|id| id.get_ref().as_str())
-                    .map(str::to_owned);
-                if let (Some(id), Some(d)) = (id, self.diagnostics.last_mut()) {
-                    match kind {
-                        "rules" => d.rule = Some(id),
-                        _ => d.topic = Some(id),
-                    }
+        // Name the rule or topic in each error when its id can be read.
+        let id = value
+            .get_ref()
+            .get("id")
+            .and_then(|id| id.get_ref().as_str())
+            .map(str::to_owned);
+        let mut value = value.clone();
+        loop {
+            let err = match T::deserialize(ValueDeserializer::from(value.clone())) {
+                Ok(v) => return Some(v),
+                Err(err) => err,
+            };
+            let at = err.span();
+            self.toml_error(err, span.clone());
+            if let (Some(id), Some(d)) = (&id, self.diagnostics.last_mut()) {
+                match kind {
+                    "rules" => d.rule = Some(id.clone()),
+                    "topics" => d.topic = Some(id.clone()),
+                    _ => {}
                 }
-                None
+            }
+            // The key at fault: the one whose key or value holds the error's position.
+            let DeValue::Table(table) = value.get_mut() else {
+                return None;
+            };
+            let holds = |r: Range<usize>, at: &Range<usize>| r.start <= at.start && at.end <= r.end;
+            let culprit = at.and_then(|at| {
+                table
+                    .iter()
+                    .find(|(k, v)| holds(k.span(), &at) || holds(v.span(), &at))
+                    .map(|(k, _)| k.clone())
+            });
+            match culprit {
+                Some(key) if !required.contains(&key.get_ref().as_ref()) => {
+                    table.remove(&key);
+                }
+                _ => return None,
             }
         }
     }
@@ -361,9 +407,13 @@ impl Loader {
         &mut self,
         key: &str,
         value: &Spanned<DeValue<'_>>,
+        required: &[&str],
     ) -> Vec<T> {
         match value.get_ref() {
-            DeValue::Array(items) => items.iter().filter_map(|v| self.item(key, v)).collect(),
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|v| self.item(key, v, required))
+                .collect(),
             _ => {
                 self.error(
                     "toml",
@@ -397,7 +447,7 @@ impl Loader {
         for (key, value) in table.iter() {
             let name = key.get_ref().to_string();
             if !is_list_name(&name) {
-                self.error("invalid-id", format!("invalid list name `{name}`"), key.span())
+                self.error("invalid-id", format!("invalid list name {}", quoted(&name)), key.span())
                     .help = Some(format!(
                     "use 1 to {MAX_LIST_NAME_BYTES} ASCII letters, digits, `_`, `.` or `-`, e.g. countries"
                 ));
@@ -413,16 +463,23 @@ impl Loader {
                         if let Some(d) = self.diagnostics.last_mut() {
                             d.help = Some("write each entry as a string: [\"Afghanistan\", \"{US}\", \"negotiat*\"]".to_owned());
                         }
-                        continue;
+                        // Kept (empty), so the rules naming it are not reported as well.
+                        (String::new(), None, Vec::new())
                     }
                 },
                 DeValue::Table(_) => {
-                    let Some(raw) = self.item::<RawListTable>("lists", value) else {
+                    let before = self.diagnostics.len();
+                    let Some(raw) = self.item::<RawListTable>("lists", value, &[]) else {
                         continue;
                     };
                     match (raw.file, raw.entries) {
                         (Some(file), None) => (raw.description, Some(file), Vec::new()),
                         (None, Some(entries)) => (raw.description, None, entries),
+                        // A misspelt `file` or `entries` was just reported: not twice. Kept
+                        // (empty), so the rules naming it are not reported as well.
+                        (None, None) if self.diagnostics.len() > before => {
+                            (raw.description, None, Vec::new())
+                        }
                         (file, entries) => {
                             let both = file.is_some() && entries.is_some();
                             self.error(
@@ -553,7 +610,7 @@ impl Loader {
             };
             self.error(
                 "invalid-id",
-                format!("invalid {what} id `{text}`"),
+                format!("invalid {what} id {}", quoted(text)),
                 id.span(),
             )
             .help = Some(help);
@@ -581,10 +638,14 @@ impl RuleSet {
         }
     }
 
-    /// Like [`RuleSet::from_toml`], but keeps going: returns the set of everything that is valid
-    /// (the topics and rules without errors; `None` when there is no usable `[rule_set]` table
-    /// or the TOML does not parse) together with every problem found, so later stages can check
-    /// the rest and report everything at once.
+    /// Like [`RuleSet::from_toml`], but keeps going: returns the set of what could be read
+    /// (`None` when there is no usable `[rule_set]` table or the TOML does not parse) together
+    /// with every problem found, so later stages can check the rest and report everything at
+    /// once. The rules with errors are left out; the topics are kept even with an error (an
+    /// invalid id or threshold, a misspelt or mistyped key, which is then left out), so that the
+    /// rules naming them are checked and not reported as naming an undefined topic.
+    /// [`Engine::check_parsed`](crate::engine::Engine::check_parsed) compiles such a set only to
+    /// report the rest: with any error it makes no engine.
     pub fn parse(origin: &str, text: &str) -> (Option<RuleSet>, Vec<Diagnostic>) {
         RuleSet::load(origin, text, &NoListFiles)
     }
@@ -619,9 +680,13 @@ impl RuleSet {
         let (mut lists, mut list_files) = (Vec::new(), Vec::new());
         for (key, value) in document.iter() {
             match key.get_ref().as_ref() {
-                "rule_set" => raw_set = loader.item::<RawRuleSet>("rule_set", value),
-                "topics" => raw_topics = loader.items::<RawTopic>("topics", value),
-                "rules" => raw_rules = loader.items::<RawRule>("rules", value),
+                "rule_set" => {
+                    raw_set = loader.item::<RawRuleSet>("rule_set", value, &["name", "version"])
+                }
+                "topics" => raw_topics = loader.items::<RawTopic>("topics", value, &["id"]),
+                "rules" => {
+                    raw_rules = loader.items::<RawRule>("rules", value, &["id", "topic", "query"])
+                }
                 "lists" => (lists, list_files) = loader.lists(value, files),
                 other => {
                     loader
@@ -640,15 +705,33 @@ impl RuleSet {
                 Some("start the file with [rule_set] name = \"...\" version = \"...\"".to_owned());
         }
 
+        if raw_topics.len() > MAX_TOPICS {
+            loader
+                .error(
+                    "too-many-topics",
+                    format!(
+                        "{} topics, more than the limit of {MAX_TOPICS}",
+                        raw_topics.len()
+                    ),
+                    raw_topics[MAX_TOPICS].id.span(),
+                )
+                .help = Some(format!(
+                "this is topic {}; merge topics, or split the rule set",
+                MAX_TOPICS + 1
+            ));
+        }
         let mut topics: Vec<Topic> = Vec::new();
+        // Topic id -> index in `topics`: every lookup by id is O(1), so loading stays linear in
+        // the number of topics and rules.
+        let mut topic_index = rustc_hash::FxHashMap::<String, usize>::default();
+        // A topic with an error is kept all the same (the set is rejected anyway): the rules
+        // naming it are then checked, and not reported as naming an undefined topic.
         for raw in raw_topics {
-            if !loader.check_id("topic", &raw.id, true) {
-                continue;
-            }
-            if let Some(first) = topics.iter().find(|t| &t.id == raw.id.get_ref()) {
+            loader.check_id("topic", &raw.id, true);
+            if let Some(&first) = topic_index.get(raw.id.get_ref()) {
                 let line = loader
                     .source
-                    .locate(first.id_span.clone())
+                    .locate(topics[first].id_span.clone())
                     .map_or(0, |l| l.line);
                 loader
                     .error(
@@ -674,8 +757,13 @@ impl RuleSet {
                         span,
                     )
                     .help = Some("write a threshold > 0, e.g. threshold = 1.0".to_owned());
-                continue;
             }
+            let threshold = if threshold.is_finite() && threshold > 0.0 {
+                threshold
+            } else {
+                1.0
+            };
+            topic_index.insert(raw.id.get_ref().clone(), topics.len());
             topics.push(Topic {
                 name: raw.name.unwrap_or_else(|| raw.id.get_ref().clone()),
                 description: raw.description,
@@ -702,11 +790,15 @@ impl RuleSet {
                         "{} rules, more than the limit of {MAX_RULES}",
                         raw_rules.len()
                     ),
-                    0..0,
+                    raw_rules[MAX_RULES].id.span(),
                 )
-                .help = Some("split the rule set or merge rules with OR".to_owned());
+                .help = Some(format!(
+                "this is rule {}; split the rule set or merge rules with OR",
+                MAX_RULES + 1
+            ));
         }
 
+        let mut suggester = Suggester::new(topics.iter().map(|t| t.id.as_str()).collect());
         let mut rules: Vec<Rule> = Vec::with_capacity(raw_rules.len());
         let mut seen = rustc_hash::FxHashMap::<String, Range<usize>>::default();
         for raw in raw_rules {
@@ -727,22 +819,33 @@ impl RuleSet {
             } else {
                 seen.insert(id.clone(), raw.id.span());
             }
-            if !topics.iter().any(|t| &t.id == raw.topic.get_ref()) {
-                let known: Vec<_> = topics.iter().map(|t| t.id.as_str()).collect();
+            if !topic_index.contains_key(raw.topic.get_ref()) {
+                let topic = raw.topic.get_ref();
+                let help = if suggester.names().is_empty() {
+                    "define the topic in a [[topics]] table".to_owned()
+                } else {
+                    let known = suggester.some_names();
+                    match suggester.suggest(topic) {
+                        Some(near) if near.eq_ignore_ascii_case(topic) => format!(
+                            "did you mean `{near}`? Topic ids are lowercase; otherwise use one of: {known}"
+                        ),
+                        Some(near) => {
+                            format!("did you mean `{near}`? Otherwise use one of: {known}")
+                        }
+                        None => format!("use one of: {known}"),
+                    }
+                };
                 let d = loader.error(
                     "unknown-topic",
                     format!(
-                        "rule `{id}` names topic `{}`, which is not defined",
-                        raw.topic.get_ref()
+                        "rule {} names topic {}, which is not defined",
+                        quoted(&id),
+                        quoted(topic)
                     ),
                     raw.topic.span(),
                 );
                 d.rule = Some(id.clone());
-                d.help = Some(if known.is_empty() {
-                    "define the topic in a [[topics]] table".to_owned()
-                } else {
-                    format!("use one of: {}", known.join(", "))
-                });
+                d.help = Some(help);
                 ok = false;
             }
             let weight = raw.weight.as_ref().map_or(1.0, |w| *w.get_ref());

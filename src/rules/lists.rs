@@ -28,13 +28,14 @@
 //! UTF-8 text, one entry a line; blank lines and lines whose first non-blank character is `#` are
 //! skipped; there are no comments after an entry. A `file` path is relative to the directory of
 //! the rule file ([`ListFiles`] reads it). A list file must be a regular file of at most
-//! [`MAX_LIST_FILE_BYTES`] bytes.
+//! [`MAX_LIST_FILE_BYTES`] bytes; [`ListDir`] reads it as rule files are read, with
+//! [`read_text_file`](super::read_text_file) (a FIFO or a device is refused without being opened,
+//! invalid UTF-8 is reported at its line and column).
 //!
 //! # Limits
 //! Names are 1 to [`MAX_LIST_NAME_BYTES`](super::parse::MAX_LIST_NAME_BYTES) ASCII letters,
 //! digits, `_`, `.` or `-`; a rule set holds at most [`MAX_LIST_ENTRIES`] entries in all its lists.
 
-use std::io::Read as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -185,42 +186,8 @@ impl ListDir {
 impl ListFiles for ListDir {
     fn read(&self, path: &str) -> Result<String, String> {
         let full = self.resolve(path);
-        let file = std::fs::File::open(&full).map_err(|e| format!("{}: {e}", full.display()))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| format!("{}: {e}", full.display()))?;
-        if !meta.is_file() {
-            return Err(format!("{} is not a regular file", full.display()));
-        }
-        if meta.len() > MAX_LIST_FILE_BYTES {
-            return Err(format!(
-                "{} is {} bytes, more than the limit of {MAX_LIST_FILE_BYTES}",
-                full.display(),
-                meta.len()
-            ));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        file.take(MAX_LIST_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("{}: {e}", full.display()))?;
-        String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            let bytes = e.as_bytes();
-            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = String::from_utf8_lossy(
-                &bytes[bytes[..at]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1)..at],
-            )
-            .chars()
-            .count()
-                + 1;
-            format!(
-                "{} is not UTF-8: invalid byte at line {line}, column {column}",
-                full.display()
-            )
-        })
+        super::read::read_text_file(&full, MAX_LIST_FILE_BYTES)
+            .map_err(|reason| format!("{}: {reason}", full.display()))
     }
 }
 

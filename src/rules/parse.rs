@@ -21,7 +21,9 @@
 //! Precedence, tightest first: field scope, `NEAR`/`ONEAR`, `NOT`, `AND`, `OR`. So
 //! `a AND b OR c AND d` is `(a AND b) OR (c AND d)` and `NOT a AND b` is `(NOT a) AND b`.
 //! Operators are written in capitals; two operands side by side without an operator are an error
-//! (write `AND`, `OR`, or quote the words as a phrase). `NEAR` operands are literals or
+//! (write `AND`, `OR`, or quote the words as a phrase). Operators of other query languages in
+//! capitals (`XOR`, `NOR`, `NAND`, `ANDNOT`, `W/3`, `PRE/3`) are errors that list the operators
+//! there are; quoted (`"XOR"`) they are words. `NEAR` operands are literals or
 //! parenthesised OR-groups of literals; `@name` stands wherever a literal can (it is true where
 //! any entry of the list occurs, see [`crate::rules::lists`]).
 //!
@@ -418,6 +420,13 @@ fn word_token(word: &str, span: QuerySpan, previous: Option<&Tok>) -> Result<Tok
         }
         _ => {}
     }
+    if let Some(instead) = foreign_operator(word) {
+        return Err(
+            ParseError::new(format!("`{word}` is not an operator"), span).help(format!(
+                "the operators are {OPERATORS}: {instead}; to match the word itself, quote it: \"{word}\""
+            )),
+        );
+    }
     if let Some(name) = word.strip_prefix('@') {
         return list_token(name, span);
     }
@@ -459,6 +468,34 @@ fn word_token(word: &str, span: QuerySpan, previous: Option<&Tok>) -> Result<Tok
         return Ok(Tok::Near { distance, ordered });
     }
     Ok(Tok::Word(word.to_owned()))
+}
+
+/// The operators of the query language, for messages.
+const OPERATORS: &str = "AND, OR, NOT, NEAR/n and ONEAR/n";
+
+/// For a word in capitals that is an operator in other query languages (`XOR`, `NOR`, `W/3`,
+/// `PRE/3`, ...) but not in this one, how to write what it means here. Written in capitals
+/// between terms, such a word is meant as an operator; read as a term it would be matched as a
+/// word, or reported as two terms side by side with a suggestion to write `oil AND XOR`.
+fn foreign_operator(word: &str) -> Option<String> {
+    let instead = match word {
+        "XOR" => "for one but not both, write (a OR b) AND NOT (a AND b)".to_owned(),
+        "NOR" => "for neither, write NOT (a OR b)".to_owned(),
+        "NAND" => "write NOT (a AND b)".to_owned(),
+        "ANDNOT" | "AND_NOT" | "BUTNOT" | "BUT_NOT" | "EXCEPT" => "write a AND NOT b".to_owned(),
+        _ => {
+            let (name, digits) = word.split_once('/')?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            match name {
+                "W" | "WITHIN" | "N" => format!("write a NEAR/{digits} b"),
+                "PRE" | "ADJ" | "P" => format!("for a before b, write a ONEAR/{digits} b"),
+                _ => return None,
+            }
+        }
+    };
+    Some(instead)
 }
 
 /// Whether `name` is a valid list name: 1 to [`MAX_LIST_NAME_BYTES`] ASCII letters, digits, `_`,
@@ -879,6 +916,15 @@ mod tests {
                 "write AND NOT \"hearing aid\u{201d}",
             ),
             ("a && b", "&&", "AND"),
+            // Operators of other query languages are said not to be operators (a new user's
+            // review, 2026-12: `oil XOR gas` got "write `oil AND XOR`").
+            ("oil XOR gas", "XOR", "AND, OR, NOT, NEAR/n and ONEAR/n"),
+            ("oil XOR gas", "XOR", "(a OR b) AND NOT (a AND b)"),
+            ("oil AND XOR gas", "XOR", "AND, OR, NOT, NEAR/n and ONEAR/n"),
+            ("oil NOR gas", "NOR", "NOT (a OR b)"),
+            ("oil ANDNOT gas", "ANDNOT", "a AND NOT b"),
+            ("oil W/3 gas", "W/3", "a NEAR/3 b"),
+            ("oil PRE/2 gas", "PRE/2", "a ONEAR/2 b"),
             ("a || b", "||", "OR"),
             ("peace and talks", "and", "write AND"),
             ("a AND", "", "trailing operator"),
@@ -911,6 +957,27 @@ mod tests {
             let h = err.help.clone().unwrap_or_default();
             assert!(h.contains(help), "{query}: help {h:?} lacks {help:?}");
         }
+    }
+
+    /// Regression (a new user's review): `oil XOR gas` was answered with "write `oil AND XOR`".
+    /// `XOR` is said not to be an operator, with the list of the operators there are; quoted,
+    /// or in lowercase, it is a word like any other.
+    #[test]
+    fn xor_is_not_an_operator_and_the_operators_are_listed() {
+        let err = parse_query("oil XOR gas").unwrap_err();
+        assert_eq!(err.message, "`XOR` is not an operator");
+        assert_eq!(err.span, 4..7);
+        let help = err.help.unwrap();
+        for op in ["AND", "OR", "NOT", "NEAR/n", "ONEAR/n"] {
+            assert!(help.contains(op), "{help}");
+        }
+        assert!(!help.contains("oil AND XOR"), "{help}");
+        assert!(parse_query("oil AND \"XOR\"").is_ok());
+        assert!(parse_query("oil AND xor").is_ok());
+        assert!(parse_query("{XOR}").is_ok());
+        // Capitals that are no operator anywhere stay terms (and the usual error).
+        let err = parse_query("oil NATO").unwrap_err();
+        assert!(err.help.unwrap().contains("oil AND NATO"));
     }
 
     /// Regression, found by the `parser_never_panics` property test: a lone curly quote in braces

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use crate::engine::{Classification, ClassifyOptions, Engine, TopicInfo};
-use crate::error::FieldViolation;
+use crate::error::{echo, FieldViolation};
 use crate::pb;
 use crate::{Article, Field, OffsetEncoding};
 
@@ -64,7 +64,7 @@ pub(crate) fn validate(
             {
                 violations.push(FieldViolation::new(
                     format!("{prefix}article.language"),
-                    format!("`{}` is not a BCP 47 language tag: send e.g. `en`, `de-CH`, or leave it empty", a.language),
+                    format!("`{}` is not a BCP 47 language tag: send e.g. `en`, `de-CH`, or leave it empty", echo(&a.language)),
                 ));
             }
         }
@@ -75,12 +75,12 @@ pub(crate) fn validate(
             if engine.topics().iter().any(|t| &t.id == topic) {
                 out.topics.push(topic.clone());
             } else {
-                let known: Vec<_> = engine.topics().iter().map(|t| t.id.as_str()).collect();
                 violations.push(FieldViolation::new(
                     format!("{prefix}options.topics[{i}]"),
                     format!(
-                        "unknown topic `{topic}`; the topics are: {}",
-                        known.join(", ")
+                        "unknown topic `{}`; the topics are: {}",
+                        echo(topic),
+                        known_topics(engine)
                     ),
                 ));
             }
@@ -107,6 +107,28 @@ pub(crate) fn validate(
         }
     }
     (violations.len() == before).then_some(out)
+}
+
+/// Most topic ids an unknown-topic violation lists; ListTopics has them all.
+const MAX_LISTED_TOPICS: usize = 10;
+
+/// The topic ids of the rule set for an error message: the first [`MAX_LISTED_TOPICS`], then a
+/// count of the rest.
+fn known_topics(engine: &Engine) -> String {
+    let topics = engine.topics();
+    let mut out = topics
+        .iter()
+        .take(MAX_LISTED_TOPICS)
+        .map(|t| t.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if topics.len() > MAX_LISTED_TOPICS {
+        out.push_str(&format!(
+            " and {} more (ListTopics lists them)",
+            topics.len() - MAX_LISTED_TOPICS
+        ));
+    }
+    out
 }
 
 /// The engine's view of a protobuf article (borrowed).
@@ -204,5 +226,10 @@ pub(crate) fn rule_set(r: &LoadedRules) -> pb::RuleSet {
         source: r.source.clone(),
         list_count: offset(info.list_count),
         list_entry_count: offset(info.list_entry_count),
+        last_reload_failure: r.last_reload_failure().map(|f| pb::ReloadFailure {
+            time: Some(timestamp(f.time)),
+            error: f.report,
+            content_sha256: f.content_sha256,
+        }),
     }
 }

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, info, info_span, Instrument, Span};
 
 use crate::engine::{ClassifyOptions, Engine};
-use crate::error::{to_rpc_status, FieldViolation, ServiceError};
+use crate::error::{echo, to_rpc_status, FieldViolation, ServiceError};
 use crate::pb;
 use crate::pb::classifier_service_server::ClassifierService;
 use crate::server::code_name;
@@ -46,6 +46,21 @@ pub struct LoadedRules {
     pub content_sha256: String,
     /// When they were loaded.
     pub load_time: SystemTime,
+    /// The last reload that failed while these rules were served (`GetRuleSet` reports it);
+    /// rules loaded by a later successful reload start without one.
+    reload_failure: std::sync::Mutex<Option<ReloadFailure>>,
+}
+
+/// A reload of the rule file that failed: the rules it was to replace kept serving.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReloadFailure {
+    /// When the reload was attempted.
+    pub time: SystemTime,
+    /// The first lines of the report (bounded; the log has it in full), with the rule file and
+    /// list files named without their directory.
+    pub report: String,
+    /// SHA-256 of the content that failed to load; empty when the file could not be read.
+    pub content_sha256: String,
 }
 
 impl LoadedRules {
@@ -64,6 +79,23 @@ impl LoadedRules {
             engine,
             source: source.to_owned(),
             load_time: SystemTime::now(),
+            reload_failure: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The last reload that failed while these rules were served, if any.
+    pub fn last_reload_failure(&self) -> Option<ReloadFailure> {
+        self.reload_failure
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Records (or, with `None`, clears) the last failed reload.
+    pub fn set_reload_failure(&self, failure: Option<ReloadFailure>) {
+        match self.reload_failure.lock() {
+            Ok(mut f) => *f = failure,
+            Err(poisoned) => *poisoned.into_inner() = failure,
         }
     }
 
@@ -139,8 +171,9 @@ async fn observe<T>(
     article_id: &str,
     work: impl std::future::Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, Status> {
-    // Debug formatting quotes and escapes the client's id, so it cannot forge log lines.
-    let span = info_span!("rpc", method, article_id = ?article_id);
+    // Debug formatting quotes and escapes the client's id, so it cannot forge log lines; `echo`
+    // bounds its length.
+    let span = info_span!("rpc", method, article_id = ?echo(article_id));
     let mut guard = CancelGuard {
         span: span.clone(),
         finished: false,
@@ -315,13 +348,21 @@ impl ClassifierService for Classifier {
                     let response = match message {
                         Ok(req) => {
                             count += 1;
-                            let id = req.article.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+                            let sent = req.article.as_ref().map_or("", |a| a.id.as_str());
+                            // An id over the limit is rejected; its response carries it cut
+                            // (see `echo`) rather than repeating a client's megabyte.
+                            let id = if sent.len() > MAX_ARTICLE_ID_BYTES {
+                                echo(sent).into_owned()
+                            } else {
+                                sent.to_owned()
+                            };
                             let result =
                                 classify_one(rules.load_full(), limits, req.article, req.options)
                                     .await;
                             let result = match result {
                                 Ok(c) => pb::classify_stream_response::Result::Classification(c),
                                 Err(e) => {
+                                    // `id` is cut already where it was long.
                                     info!(article_id = ?id, error = %e, "stream item rejected");
                                     pb::classify_stream_response::Result::Error(to_rpc_status(
                                         &Status::from(e),
@@ -334,12 +375,7 @@ impl ClassifierService for Classifier {
                             })
                         }
                         Err(status) => {
-                            let code = crate::error::wire_code(&status);
-                            let status = if code == status.code() {
-                                status
-                            } else {
-                                Status::new(code, status.message().to_owned())
-                            };
+                            let status = crate::error::wire_status(&status).unwrap_or(status);
                             info!(code = code_name(status.code()), status_message = ?status.message(), "stream ended by an error");
                             Err(status)
                         }
