@@ -1683,19 +1683,11 @@ fn actors(
                 }
             }
             ActorKind::Organisation => {
-                let mut lists: Vec<&str> = Vec::new();
-                let mut expired = false;
-                for code in &r.codes {
-                    if let Some(list) = organisation_list(&people.classify(&code.code)) {
-                        if code.period.reaches(options.cutoff) {
-                            if !lists.contains(&list) {
-                                lists.push(list);
-                            }
-                        } else {
-                            expired = true;
-                        }
-                    }
-                }
+                let (lists, expired) = lists_in_office(r, options, |code| {
+                    organisation_list(&people.classify(code))
+                        .into_iter()
+                        .collect()
+                });
                 if lists.is_empty() {
                     if expired {
                         before_cutoff += 1;
@@ -1716,19 +1708,8 @@ fn actors(
                 }
             }
             ActorKind::Person => {
-                let mut lists: Vec<&str> = Vec::new();
-                let mut expired = false;
-                for code in &r.codes {
-                    for list in person_lists(&people.classify(&code.code)) {
-                        if code.period.reaches(options.cutoff) {
-                            if !lists.contains(&list) {
-                                lists.push(list);
-                            }
-                        } else {
-                            expired = true;
-                        }
-                    }
-                }
+                let (lists, expired) =
+                    lists_in_office(r, options, |code| person_lists(&people.classify(code)));
                 if lists.is_empty() {
                     if expired {
                         before_cutoff += 1;
@@ -1750,6 +1731,30 @@ fn actors(
         }
     }
     before_cutoff
+}
+
+/// The lists an actor goes to, from the codes of `r` whose period reaches the cut-off (`lists_of`
+/// gives a code's lists), in first-seen order; and whether some code with a list had ended
+/// before the cut-off.
+fn lists_in_office(
+    r: &Record,
+    options: &Options,
+    lists_of: impl Fn(&str) -> Vec<&'static str>,
+) -> (Vec<&'static str>, bool) {
+    let mut lists: Vec<&'static str> = Vec::new();
+    let mut expired = false;
+    for code in &r.codes {
+        for list in lists_of(&code.code) {
+            if code.period.reaches(options.cutoff) {
+                if !lists.contains(&list) {
+                    lists.push(list);
+                }
+            } else {
+                expired = true;
+            }
+        }
+    }
+    (lists, expired)
 }
 
 fn codes_text(r: &Record) -> String {
