@@ -455,6 +455,7 @@ pub async fn health_status(
             timeout.as_secs_f64()
         ))
     };
+    let started = std::time::Instant::now();
     let check = async {
         let channel = endpoint
             .connect_timeout(timeout)
@@ -470,11 +471,14 @@ pub async fn health_status(
             .await
             .map_err(|status| {
                 // The call's own deadline (grpc-timeout) and the timer below are the same length;
-                // whichever fires first, it is the same event.
+                // whichever fires first, it is the same event. A call cancelled well before the
+                // deadline is something else (a server closing the connection after a TLS
+                // handshake it rejected), and is reported as what it is.
                 if matches!(
                     status.code(),
                     tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
-                ) {
+                ) && started.elapsed() >= timeout.mul_f64(0.9)
+                {
                     return no_answer();
                 }
                 let name = if service.is_empty() {
@@ -483,9 +487,10 @@ pub async fn health_status(
                     format!("`{service}`")
                 };
                 ClientError(format!(
-                    "health check of {name} on {uri} failed: {}: {}",
+                    "health check of {name} on {uri} failed: {}: {}{}",
                     crate::server::code_name(status.code()),
-                    status.message()
+                    error_chain(&status),
+                    transport_hint(&uri, &status)
                 ))
             })?;
         Ok(ServingStatus::try_from(answer.into_inner().status).unwrap_or(ServingStatus::Unknown))
@@ -497,6 +502,23 @@ pub async fn health_status(
 }
 
 /// An error and its sources on one line (`a: b: c`), for messages.
+/// What a failed call's transport error most likely means, for a person reading the health check:
+/// over TLS, a connection the server closed right after the handshake is a rejected client
+/// certificate (mutual TLS); over plaintext, an HTTP/2 protocol error is a server that speaks TLS.
+/// Empty when the status is not a transport failure.
+fn transport_hint(uri: &str, status: &tonic::Status) -> &'static str {
+    let detail = error_chain(status).to_ascii_lowercase();
+    let transport = (status.code() == tonic::Code::Unknown && detail.contains("transport error"))
+        || status.code() == tonic::Code::Cancelled;
+    if uri.starts_with("https:") && (transport || detail.contains("certificate")) {
+        " (the TLS handshake was rejected: the server requires a client certificate it trusts; give --tls-cert and --tls-key)"
+    } else if uri.starts_with("http:") && detail.contains("h2 protocol error") {
+        " (the server may be serving TLS: use https:// with --tls-ca)"
+    } else {
+        ""
+    }
+}
+
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

@@ -115,10 +115,24 @@ fn health_check_over_mutual_tls() {
     args.extend_from_slice(&["--tls-cert", &client_cert, "--tls-key", &client_key]);
     let (code, out, err) = health_check(&args);
     assert_eq!((code, out.as_str()), (0, "SERVING\n"), "{err}");
-    let mut args = vec!["--addr", &addr, "--timeout", "3"];
+    // Issue 13, item 9: a rejected client (no certificate) is reported as a TLS rejection at
+    // once, not as "no answer" after the timeout.
+    let mut args = vec!["--addr", &addr, "--timeout", "30"];
     args.extend_from_slice(&tls);
+    let started = std::time::Instant::now();
     let (code, _, err) = health_check(&args);
     assert_eq!(code, 1, "{err}");
+    assert!(err.contains("TLS handshake was rejected"), "{err}");
+    assert!(!err.contains("no answer"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{err}"
+    );
+    // Plaintext to a TLS server: says so.
+    let plain = format!("http://{addr}");
+    let (code, _, err) = health_check(&["--addr", &plain, "--timeout", "30"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("serving TLS"), "{err}");
 }
 
 /// The JSON array of a Dockerfile instruction in exec form (`CMD ["a", "b"]`), continuation
