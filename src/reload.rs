@@ -388,7 +388,11 @@ impl Reloader {
             if now == *known {
                 continue;
             }
-            let _ = watcher.unwatch(dir);
+            // A removed directory's watch is gone with it (unwatching it again only makes the
+            // watcher library log errors); a directory replaced between two checks still has one.
+            if known.is_some() && now.is_some() {
+                let _ = watcher.unwatch(dir);
+            }
             match now {
                 None => warn!(
                     directory = %dir.display(),

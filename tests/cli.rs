@@ -1355,3 +1355,30 @@ fn import_phoenix_on_a_wrong_file_says_no_issue_block_in_one_line() {
     assert!(!err.contains("bug"), "{err}");
     assert!(err.contains("held no codable line"), "{err}");
 }
+
+/// Issue 13 re-review (2026-12-02): `import phoenix /dev/zero` read until the kernel killed it
+/// (24 GB), and `classify`, `classify --jsonl` and `eval` read a device without end. Inputs are
+/// now bounded: a dictionary must be a regular file, an article or a data file has a size limit,
+/// a JSON Lines line a length limit; each is refused with a one-line error and exit 2.
+#[cfg(unix)]
+#[test]
+fn inputs_that_never_end_are_refused_not_read_into_memory() {
+    for (args, expect) in [
+        (
+            &["import", "phoenix", "/dev/zero"][..],
+            "not a regular file",
+        ),
+        (&["classify", "/dev/zero"][..], "more than the limit"),
+        (
+            &["classify", "--jsonl", "/dev/zero"][..],
+            "longer than the limit",
+        ),
+        (&["eval", "/dev/zero"][..], "more than the limit"),
+    ] {
+        let out = rubric(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(err.lines().count() <= 2, "{args:?}: one line: {err}");
+    }
+}

@@ -339,8 +339,7 @@ fn classify_jsonl(
         let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
             let mut line = Vec::new();
-            let n = reader
-                .read_until(b'\n', &mut line)
+            let n = read_line_bounded(&mut *reader, &mut line)
                 .with_context(|| format!("{input}:{}: cannot read", line_number + 1))?;
             if n == 0 {
                 break;

@@ -38,7 +38,9 @@ const LABELLED: &str = "not a labelled article {\"id\",\"title\",\"body\",\"labe
 /// in the file, blank lines included; blank lines are skipped. Err only when the file cannot be
 /// read at all.
 fn read_labelled(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineError>)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.display().to_string();
+    let file = fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
+    let bytes = read_bounded(file, &name, MAX_DATA_FILE_BYTES)?;
     let mut articles = Vec::new();
     let mut errors = Vec::new();
     for (index, bytes) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {

@@ -4,8 +4,9 @@
 use super::*;
 
 pub(super) fn import_phoenix(file: &Path, output: Option<PathBuf>) -> Result<ExitCode> {
-    let text = fs::read_to_string(file)
-        .with_context(|| format!("cannot read dictionary {}", file.display()))?;
+    // A regular file of at most 64 MiB (`/dev/zero` and FIFOs are refused at once).
+    let text = rubric::rules::read_text_file(file, rubric::rules::MAX_RULE_FILE_BYTES)
+        .map_err(|why| anyhow::anyhow!("cannot read dictionary {}: {why}", file.display()))?;
     let name = file.display().to_string();
     let import = rubric::import::phoenix(&name, &text);
     // Another file (an actor dictionary, a rule file): one line, not every line as a note.

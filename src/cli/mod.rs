@@ -241,15 +241,49 @@ fn load_engine(rules: Option<&PathBuf>) -> Result<Engine> {
 }
 
 fn read_input(input: &str) -> Result<String> {
-    if input == "-" {
-        let mut text = String::new();
-        io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-        Ok(text)
+    let bytes = if input == "-" {
+        read_bounded(io::stdin(), "standard input", MAX_ARTICLE_INPUT_BYTES)?
     } else {
-        fs::read_to_string(input).with_context(|| format!("cannot read {input}"))
+        let file = fs::File::open(input).with_context(|| format!("cannot read {input}"))?;
+        read_bounded(file, input, MAX_ARTICLE_INPUT_BYTES)?
+    };
+    String::from_utf8(bytes).with_context(|| format!("cannot read {input}: not UTF-8"))
+}
+
+/// Largest article file (or standard input) `classify` reads whole: 64 MiB. A device such as
+/// `/dev/zero` is refused at that size instead of filling the memory.
+const MAX_ARTICLE_INPUT_BYTES: u64 = 64 << 20;
+/// Largest labelled-data file `eval` reads: 256 MiB (split a larger one: eval reads several).
+const MAX_DATA_FILE_BYTES: u64 = 256 << 20;
+/// Longest line of a JSON Lines input: 64 MiB.
+const MAX_JSONL_LINE_BYTES: usize = 64 << 20;
+
+/// Reads all of `reader`, at most `max` bytes; `what` names it in the error.
+fn read_bounded(reader: impl Read, what: &str, max: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what}"))?;
+    if bytes.len() as u64 > max {
+        bail!("cannot read {what}: more than the limit of {max} bytes");
     }
+    Ok(bytes)
+}
+
+/// Reads one line (up to and including `\n`) into `line`, at most [`MAX_JSONL_LINE_BYTES`];
+/// the number of bytes read, 0 at the end.
+fn read_line_bounded(reader: &mut dyn BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let n = reader
+        .take(MAX_JSONL_LINE_BYTES as u64 + 1)
+        .read_until(b'\n', line)?;
+    if line.len() > MAX_JSONL_LINE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the line is longer than the limit of {MAX_JSONL_LINE_BYTES} bytes"),
+        ));
+    }
+    Ok(n)
 }
 
 // ---- JSON Lines input, shared by `classify --jsonl` and `eval` ------------------------------

@@ -381,8 +381,12 @@ fn with_config_file(matches: &clap::ArgMatches) -> Result<(Vec<std::ffi::OsStrin
     let Some(path) = serve.get_one::<PathBuf>("config") else {
         return Ok((args, Vec::new()));
     };
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let text = rubric::rules::read_text_file(path, 1 << 20).map_err(|why| {
+        anyhow::anyhow!(
+            "cannot read the configuration file {}: {why}",
+            path.display()
+        )
+    })?;
     let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
     let ids = serve_option_ids();

@@ -251,7 +251,22 @@ impl Dictionaries {
     pub fn read(dir: &Path) -> Result<Dictionaries, ReadError> {
         let read = |name: &str| -> Result<String, ReadError> {
             let path = dir.join(name);
-            std::fs::read(&path)
+            // A regular file of at most 64 MiB: a device or a FIFO is refused before it is read.
+            let limit = crate::rules::MAX_RULE_FILE_BYTES;
+            let checked = std::fs::metadata(&path).and_then(|meta| {
+                if !meta.is_file() {
+                    Err(std::io::Error::other("not a regular file"))
+                } else if meta.len() > limit {
+                    Err(std::io::Error::other(format!(
+                        "{} bytes, more than the limit of {limit}",
+                        meta.len()
+                    )))
+                } else {
+                    Ok(())
+                }
+            });
+            checked
+                .and_then(|()| std::fs::read(&path))
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .map_err(|error| ReadError { path, error })
         };
