@@ -512,8 +512,10 @@ fn transport_hint(uri: &str, status: &tonic::Status) -> &'static str {
         || status.code() == tonic::Code::Cancelled;
     if uri.starts_with("https:") && (transport || detail.contains("certificate")) {
         " (the TLS handshake was rejected: the server requires a client certificate it trusts; give --tls-cert and --tls-key)"
-    } else if uri.starts_with("http:") && detail.contains("h2 protocol error") {
-        " (the server may be serving TLS: use https:// with --tls-ca)"
+    } else if uri.starts_with("http:") && (transport || detail.contains("h2 protocol error")) {
+        // A TLS server answers an HTTP/2 preface by closing: the client sees a protocol error, a
+        // broken pipe or a reset, whichever comes first.
+        " (the connection failed: the server may be serving TLS; use https:// with --tls-ca)"
     } else {
         ""
     }
