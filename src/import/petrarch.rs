@@ -1772,6 +1772,16 @@ fn lists_in_office(
     (lists, expired)
 }
 
+/// Splits `text` at its first `{...}` group: the text before it and the group's content, or the
+/// whole text and `None` when it has no `{`; `None` when a `{` is never closed.
+fn split_braces(text: &str) -> Option<(&str, Option<&str>)> {
+    let Some(open) = text.find('{') else {
+        return Some((text, None));
+    };
+    let close = text[open + 1..].find('}')?;
+    Some((&text[..open], Some(&text[open + 1..open + 1 + close])))
+}
+
 fn codes_text(r: &Record) -> String {
     r.codes
         .iter()
@@ -2061,20 +2071,15 @@ fn agents(text: &str, vocabulary: &Vocabulary, out: &mut Builder) {
             continue;
         }
         let head = &content[..open];
-        let (phrase, plural) = match head.find('{') {
-            Some(b) => match head[b + 1..].find('}') {
-                Some(e) => (&head[..b], Some(head[b + 1..b + 1 + e].trim())),
-                None => {
-                    out.note(
-                        AGENTS_FILE,
-                        line,
-                        format!("`{content}` has no `}}`; left out"),
-                    );
-                    continue;
-                }
-            },
-            None => (head, None),
+        let Some((phrase, plural)) = split_braces(head) else {
+            out.note(
+                AGENTS_FILE,
+                line,
+                format!("`{content}` has no `}}`; left out"),
+            );
+            continue;
         };
+        let plural = plural.map(str::trim);
         let phrase = phrase.trim();
         let mut repairs = Vec::new();
         let (expanded, substituted) = match expand_markers(phrase, &sets, &mut repairs) {
@@ -2516,20 +2521,15 @@ fn verb_line(trimmed: &str, line: usize, block: &mut Block, out: &mut Builder) {
         ),
         None => (content, None),
     };
-    let (head, listed) = match content.find('{') {
-        Some(b) => match content[b + 1..].find('}') {
-            Some(e) => (content[..b].trim(), Some(&content[b + 1..b + 1 + e])),
-            None => {
-                out.note(
-                    VERBS_FILE,
-                    line,
-                    format!("`{trimmed}` has no `}}`; left out"),
-                );
-                return;
-            }
-        },
-        None => (content, None),
+    let Some((head, listed)) = split_braces(content) else {
+        out.note(
+            VERBS_FILE,
+            line,
+            format!("`{trimmed}` has no `}}`; left out"),
+        );
+        return;
     };
+    let head = if listed.is_some() { head.trim() } else { head };
     let mut tokens = head.split_whitespace();
     let Some(token) = tokens.next() else {
         out.note(
