@@ -230,4 +230,47 @@ print("""
   10 positive lines, its aid figures mean little, and "yes" against a baseline of 0.000 says only
   that the rules find some of them.""")
 PY
+# Rules learned from labelled lines (rubric learn): 5-fold cross-validation beside the baseline
+# on the same folds (scripts/crossval.py), for the targets of the issue and the other topics.
+orig=(${originals[@]})
+nyt="" dis=""
+for f in "${orig[@]}"; do
+  case "$(basename "$f")" in
+    nyt_headlines_dev.jsonl) nyt="$f" ;;
+    disaster_news_validation.jsonl) dis="$f" ;;
+  esac
+done
+if [ -n "$nyt" ] && [ -n "$dis" ]; then
+  {
+    echo
+    echo "## Rules learned from labelled lines (rubric learn)"
+    echo
+    echo "\`scripts/crossval.py\` (run by this script): on each file and topic, 5 stratified folds"
+    echo "(scikit-learn StratifiedKFold, shuffled, seed 0); on each fold's complement \`rubric learn"
+    echo "--topic T\` (defaults: at most 300 rules, its own inner 5-fold choice of penalty and"
+    echo "threshold) learns a rule file, and once more with \`--rules seeds/rules.toml\` (on top of"
+    echo "the default rules); the TF-IDF + logistic-regression baseline of \`scripts/baseline.py\` is"
+    echo "fitted on the same lines; \`rubric eval\` scores each rule file on the held-out fold, and"
+    echo "the five folds' counts are pooled. The default rules alone are scored on the same lines."
+    echo "Targets: learned F1 at least 0.95x the baseline's (NYT diplomacy and security, disaster"
+    echo "aid), and learned on the default rules at least as good as either alone."
+    echo
+    python3 scripts/crossval.py "$rubric" seeds/rules.toml \
+      "$nyt:diplomacy" "$nyt:security" "$nyt:aid" "$dis:aid" "$dis:security" | sed '/^```json/,$d'
+    cat <<'MD'
+- The learned rules meet 0.95x of the baseline on the three target lines and come with evidence:
+  every label lists the learned rules that fired and their spans. Learned on top of the default
+  rules, NYT diplomacy, security and aid are better than either alone.
+- **Not met: learned on the default rules, on the disaster file** (aid and security), where the
+  default rules alone are better. The default rules enter the model as separate features, each
+  with its own penalised weight, so on about 1,000 training lines the lasso keeps only a few of
+  them and loses the hand-tuned sum. What would meet it: the default rules' score as a fixed,
+  unpenalised term of the model (glmnet's `offset`), so that learning corrects the hand-written
+  rules instead of rebuilding them; that needs an offset in `src/learn/model.rs`.
+- The learned files hold common words as rules when the data rewards them (`"to"`, `"people"`):
+  they are statistically right on these lines and read oddly; `--min-lines` and editing the file
+  are the analyst's controls.
+MD
+  } >> EVALUATION.md
+fi
 echo "wrote EVALUATION.md"

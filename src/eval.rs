@@ -35,6 +35,17 @@ pub struct LabelledArticle {
     pub labels: std::collections::BTreeMap<String, bool>,
 }
 
+impl LabelledArticle {
+    /// The article to classify (id, title, body), borrowed.
+    pub fn article(&self) -> Article<'_> {
+        Article {
+            id: &self.id,
+            title: &self.title,
+            body: &self.body,
+        }
+    }
+}
+
 /// Confusion counts of one topic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -238,11 +249,7 @@ pub fn evaluate_with_progress(
     let results: Vec<Classification> = articles
         .par_iter()
         .map(|a| {
-            let article = Article {
-                id: &a.id,
-                title: &a.title,
-                body: &a.body,
-            };
+            let article = a.article();
             let result = engine
                 .classify(&article, &options)
                 .expect("options name no topics");

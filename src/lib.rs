@@ -16,6 +16,9 @@
 //! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
 //! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries) and
 //!   dictionaries (PETRARCH2 actors, agents and verbs as list files).
+//! - [`learn`]: rules from labelled examples: candidate features computed by the engine, an
+//!   L1-regularised logistic-regression path, the rule file writer (`rubric learn`), and
+//!   `rubric suggest`.
 //! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
 //! - [`service`]: thin tonic handlers over the engine (validation, conversion).
 //! - [`error`]: the one table from service errors to gRPC status codes.
@@ -46,6 +49,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod import;
+pub mod learn;
 pub mod metrics;
 pub mod pb;
 pub mod reload;

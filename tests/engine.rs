@@ -529,6 +529,35 @@ fn overlapping_rules_of_one_topic_count_once() {
     );
 }
 
+/// `count_overlaps = true` (what `rubric learn` writes): every rule that fires adds its weight,
+/// so the score is the linear model's; `Engine::fired_rules` lists them all.
+#[test]
+fn count_overlaps_adds_every_fired_rule() {
+    let toml = "[rule_set]\nname = \"t\"\nversion = \"1\"\n[[topics]]\nid = \"t\"\nthreshold = 1.5\n\
+                count_overlaps = true\n[[rules]]\nid = \"a\"\ntopic = \"t\"\nquery = '\"United Nations\"'\n\
+                [[rules]]\nid = \"b\"\ntopic = \"t\"\nquery = '\"United Nations Security Council\"'\n\
+                [[rules]]\nid = \"c\"\ntopic = \"t\"\nquery = 'council'\nweight = -0.25\n\
+                [[rules]]\nid = \"d\"\ntopic = \"t\"\nquery = 'assembly'\n";
+    let engine = Engine::from_toml("t.toml", toml).unwrap();
+    assert!(engine.topics()[0].count_overlaps);
+    let article = Article {
+        id: "",
+        title: "",
+        body: "The United Nations Security Council met.",
+    };
+    let result = engine
+        .classify(&article, &ClassifyOptions::default())
+        .unwrap();
+    let topic = &result.topics[0];
+    assert_eq!(topic.score, 1.75);
+    assert!(topic.label);
+    let ids: Vec<&str> = topic.evidence.iter().map(|e| &*e.rule_id).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let mut fired = Vec::new();
+    engine.fired_rules(&article, &mut fired);
+    assert_eq!(fired, [0, 1, 2]);
+}
+
 #[test]
 fn classify_options() {
     let toml = r#"

@@ -38,9 +38,19 @@ const LABELLED: &str = "not a labelled article {\"id\",\"title\",\"body\",\"labe
 /// in the file, blank lines included; blank lines are skipped. Err only when the file cannot be
 /// read at all.
 fn read_labelled(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineError>)> {
+    read_labelled_hashed(path).map(|(articles, errors, _)| (articles, errors))
+}
+
+/// Like [`read_labelled`], with the SHA-256 of the file's bytes (lowercase hex).
+fn read_labelled_hashed(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineError>, String)> {
+    use sha2::Digest;
     let name = path.display().to_string();
     let file = fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
     let bytes = read_bounded(file, &name, MAX_DATA_FILE_BYTES)?;
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut articles = Vec::new();
     let mut errors = Vec::new();
     for (index, bytes) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
@@ -58,7 +68,40 @@ fn read_labelled(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineError>)> 
             Err(e) => errors.push(LineError::json(n, line, &e, LABELLED)),
         }
     }
-    Ok((articles, errors))
+    Ok((articles, errors, sha256))
+}
+
+/// Reads every labelled file for `learn` and `suggest`: the articles of all files in order and
+/// each file's name, line count and hash. Every line that cannot be read is reported
+/// (FILE:LINE:COLUMN) and then nothing is learned: an error already reported.
+pub(super) fn read_labelled_files(
+    paths: &[PathBuf],
+) -> Result<(Vec<LabelledArticle>, Vec<rubric::learn::write::DataFile>)> {
+    let mut all = Vec::new();
+    let mut files = Vec::new();
+    let mut bad = 0;
+    for path in paths {
+        let name = path.display().to_string();
+        let (articles, errors, sha256) = read_labelled_hashed(path)?;
+        for error in &errors {
+            eprintln!("error: {}", error.describe(&name));
+        }
+        bad += errors.len();
+        files.push(rubric::learn::write::DataFile {
+            path: name,
+            lines: articles.len(),
+            sha256,
+        });
+        all.extend(articles);
+    }
+    if bad > 0 {
+        eprintln!(
+            "error: {} could not be read (listed above); nothing learned",
+            count(bad, "line")
+        );
+        return Err(Reported.into());
+    }
+    Ok((all, files))
 }
 
 /// Reads every file and scores them, or, when any line of any file cannot be read, reports every

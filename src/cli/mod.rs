@@ -23,6 +23,7 @@ mod classify;
 mod eval;
 mod health_check;
 mod import;
+mod learn;
 mod serve;
 
 use self::check::check;
@@ -30,6 +31,7 @@ use self::classify::{classify, ClassifyArgs};
 use self::eval::{eval, EvalArgs};
 use self::health_check::{health_check, HealthCheckArgs};
 use self::import::{import_petrarch, import_phoenix};
+use self::learn::{learn, suggest, LearnArgs, SuggestArgs};
 use self::serve::{parse_with_config, read_file, serve, ServeArgs};
 
 /// rubric: a rule-based news topic classifier.
@@ -63,6 +65,25 @@ enum Command {
     /// reported as FILE:LINE:COLUMN (blank lines counted), and then nothing is scored (exit
     /// status 2). Without any label for a topic of the rules, it says nothing was scored.
     Eval(EvalArgs),
+    /// Learn weighted rules for topics from labelled lines, as a rule file.
+    ///
+    /// Candidate words, phrases (up to --max-words) and prefix wildcards are mined from the
+    /// lines, plus the rules, named lists and list entries of --rules; an L1-regularised logistic
+    /// regression picks at most --max-rules of them per topic and weighs them; the number of
+    /// rules and the threshold are chosen by cross-validation (--folds). The file is checked to
+    /// load and to give on the lines the counts it reports.
+    /// Deterministic: the same data and options give the same file. Exit status: 0, or 2 for
+    /// unreadable data, a topic not in the labels, one class only.
+    Learn(Box<LearnArgs>),
+    /// Suggest changes to a rule file for a topic, judged on labelled lines.
+    ///
+    /// Mines words, phrases, wildcards and named lists from the rules' false negatives (a new
+    /// rule) and false positives (an AND NOT exclusion on the rule that misfired), ranks them by
+    /// the F1 the topic would have on a validation part (every --validation-every-th line of each
+    /// class), checks the leading ones with the engine, and prints for each the TOML to paste,
+    /// the counts it gains and loses, and excerpts with the match in «». A suggestion fixes at
+    /// least --min-lines training lines.
+    Suggest(Box<SuggestArgs>),
     /// Check rule files: print every error and lint warning.
     ///
     /// Exit status: 0 clean, 1 problems found, 2 usage error (including an unreadable file).
@@ -166,6 +187,8 @@ pub fn main() -> ExitCode {
         Command::Classify(args) => classify(args),
         Command::Eval(args) => eval(args),
         Command::Check { files } => check(&files),
+        Command::Learn(args) => learn(*args),
+        Command::Suggest(args) => suggest(*args),
         Command::HealthCheck(args) => health_check(args),
         Command::Import(ImportCommand::Phoenix { file, output }) => import_phoenix(&file, output),
         Command::Import(ImportCommand::Petrarch {

@@ -133,6 +133,8 @@ pub struct TopicInfo {
     pub description: String,
     /// Score at or above which the topic is labelled.
     pub threshold: f64,
+    /// Whether every fired rule adds its weight, also where matches overlap (`count_overlaps`).
+    pub count_overlaps: bool,
     /// Number of rules of the topic.
     pub rule_count: usize,
 }
@@ -408,6 +410,7 @@ impl Engine {
                 name: t.name.clone(),
                 description: t.description.clone(),
                 threshold: t.threshold,
+                count_overlaps: t.count_overlaps,
                 rule_count: rule_counts[i],
             })
             .collect();
@@ -556,6 +559,43 @@ impl Engine {
         Ok(result)
     }
 
+    /// The rules whose query is true on `article`, whatever their topic's score and overlaps:
+    /// their indices in [`Engine::rules`] (file order), ascending, written to `out` (cleared
+    /// first). What `rubric learn` and `rubric suggest` use as an article's features. Never
+    /// panics, whatever the text.
+    pub fn fired_rules(&self, article: &Article<'_>, out: &mut Vec<usize>) {
+        let inner = &*self.inner;
+        out.clear();
+        let mut scratch = SCRATCH.take().unwrap_or_default();
+        scratch
+            .state
+            .fill(article, &inner.dictionary, inner.options);
+        let Scratch {
+            state,
+            candidates,
+            spans,
+            ..
+        } = &mut *scratch;
+        candidates.clear();
+        candidates.extend(
+            state
+                .literals()
+                .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
+                .chain(inner.always.iter().copied()),
+        );
+        candidates.sort_unstable();
+        candidates.dedup();
+        for &r in candidates.iter() {
+            spans.clear();
+            if state.eval(&inner.rules[r as usize].node, spans) {
+                out.push(r as usize);
+            }
+        }
+        if scratch.state.word_count() <= MAX_KEPT_WORDS {
+            SCRATCH.set(Some(scratch));
+        }
+    }
+
     /// Evaluates the candidate rules of a matched article and builds its classification, with
     /// the buffers of `scratch` (its `state` holds the article's matches).
     fn score(
@@ -629,7 +669,7 @@ impl Engine {
             ranges.clear();
             for (k, (_, r, range)) in group.iter().enumerate() {
                 let start = items.len();
-                if weight(*r) > 0.0 {
+                if weight(*r) > 0.0 && !topic.count_overlaps {
                     items.extend(occs[range.clone()].iter().map(|o| (k, *o)));
                 }
                 ranges.push(start..items.len());
@@ -641,7 +681,7 @@ impl Engine {
                 let rule = &inner.rules[*r as usize];
                 // Overlap resolution decides only whether a positive rule counts: it does when
                 // it kept at least one of its occurrences (or fired without any).
-                let positive = rule.weight > 0.0;
+                let positive = rule.weight > 0.0 && !topic.count_overlaps;
                 if positive && !range.is_empty() && !ranges[k].clone().any(|i| overlaps.kept[i]) {
                     continue; // every match was counted for a longer or heavier overlapping match
                 }

@@ -72,3 +72,22 @@ pub struct Literal {
     /// Byte offset of `text` in the query, for error positions inside the literal.
     pub text_offset: usize,
 }
+
+impl Expr {
+    /// Appends the names of the named lists the query refers to (`@name`), in query order,
+    /// repeats included.
+    pub fn list_names(&self, out: &mut Vec<String>) {
+        match &self.kind {
+            ExprKind::Or(items) | ExprKind::And(items) => {
+                items.iter().for_each(|e| e.list_names(out));
+            }
+            ExprKind::Not(e) | ExprKind::Scope { expr: e, .. } => e.list_names(out),
+            ExprKind::Near { left, right, .. } => {
+                left.list_names(out);
+                right.list_names(out);
+            }
+            ExprKind::Literal(l) if l.kind == LiteralKind::List => out.push(l.text.clone()),
+            ExprKind::Literal(_) => {}
+        }
+    }
+}

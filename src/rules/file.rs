@@ -12,6 +12,7 @@
 //! name = "Diplomacy"                # optional; default: the id
 //! description = "..."               # optional
 //! threshold = 1.0                   # optional; > 0; default 1.0
+//! count_overlaps = false            # optional; true: every fired rule adds its weight
 //!
 //! [[rules]]
 //! id = "diplomacy.talks"            # letters, digits, `_` `.` `-`; unique
@@ -97,6 +98,11 @@ pub struct Topic {
     pub description: String,
     /// Score at or above which the topic is labelled; finite and > 0.
     pub threshold: f64,
+    /// `count_overlaps`: when `true`, every rule of the topic that fires adds its weight, also
+    /// where its matches overlap those of another rule of the topic, so the score is a plain
+    /// linear model over the rules (what `rubric learn` writes). Default `false`: overlapping
+    /// matches count once, for the longest (then heaviest) match.
+    pub count_overlaps: bool,
     /// Byte range of the topic's id in the file.
     pub id_span: Range<usize>,
 }
@@ -231,6 +237,8 @@ struct RawTopic {
     #[serde(default)]
     description: String,
     threshold: Option<Spanned<f64>>,
+    #[serde(default)]
+    count_overlaps: bool,
 }
 
 #[derive(Deserialize)]
@@ -768,6 +776,7 @@ impl RuleSet {
                 name: raw.name.unwrap_or_else(|| raw.id.get_ref().clone()),
                 description: raw.description,
                 threshold,
+                count_overlaps: raw.count_overlaps,
                 id_span: raw.id.span(),
                 id: raw.id.into_inner(),
             });
