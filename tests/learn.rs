@@ -481,3 +481,52 @@ async fn learned_rules_serve_and_hot_reload() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Learned on top of base rules whose list lives in a list file: the base rule of the topic is in
+/// the learned file (scaled), the list file is referred to relative to the learned file in
+/// another directory, and the file checks clean.
+#[test]
+fn learn_on_base_rules_refers_to_their_list_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let base_dir = dir.path().join("base");
+    std::fs::create_dir_all(base_dir.join("lists")).unwrap();
+    write(
+        &base_dir.join("lists"),
+        "truce.txt",
+        "ceasefire\narmistice\n",
+    );
+    let base = write(
+        &base_dir,
+        "rules.toml",
+        "[rule_set]\nname = \"b\"\nversion = \"1\"\n\n[[topics]]\nid = \"truce\"\n\n\
+         [[rules]]\nid = \"truce.words\"\ntopic = \"truce\"\nquery = '@truce'\n\n\
+         [lists]\ntruce = { file = \"lists/truce.txt\" }\n",
+    );
+    let data = write(dir.path(), "truce.jsonl", &separable(40, 160, 7));
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    let out = dir.path().join("out").join("learned.toml");
+    ok(&rubric(&[
+        "learn",
+        "--topic",
+        "truce",
+        "--rules",
+        s(&base),
+        s(&data),
+        "-o",
+        s(&out),
+    ]));
+    let file = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        file.contains("truce = { file = \"../base/lists/truce.txt\" }"),
+        "{file}"
+    );
+    let rules = rules_of(&out);
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.0 == "truce.base.truce.words" && r.1 == "@truce" && r.2 > 0.0),
+        "{rules:?}"
+    );
+    let check = ok(&rubric(&["check", s(&out)]));
+    assert!(check.contains("0 errors, 0 warnings"), "{check}");
+}

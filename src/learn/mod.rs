@@ -12,9 +12,12 @@
 //! 2. **Features** ([`features`]): candidate words, phrases and wildcards mined from the lines,
 //!    plus the lists, list entries and rules of a base rule file; the engine itself computes on
 //!    which lines each fires, and those in fewer than `min_lines` lines are dropped.
-//! 3. **Model** ([`model`]): L1-regularised (or elastic-net) logistic regression along a path of
-//!    penalties on all lines, stopped where a point would have more than `max_rules` nonzero
-//!    weights; then the same penalties on each fold's complement (glmnet's `cv.glmnet`).
+//! 3. **Model** ([`model`]): with base rules for the topic, their score (the sum of the weights
+//!    of those that fire) is a fixed, unpenalised offset of the model, scaled by the factor of a
+//!    one-feature logistic regression, so the learned rules correct the hand-written ones.
+//!    L1-regularised (or elastic-net) logistic regression along a path of penalties on all
+//!    lines, stopped where a point would have more than `max_rules` rules (the base rules of the
+//!    topic count); then the same penalties on each fold's complement (glmnet's `cv.glmnet`).
 //! 4. **Choice.** For each penalty, the held-out log-odds of all folds are pooled and the cut
 //!    that maximises F1 is found; the penalty with the best F1 wins (ties: fewer rules). The
 //!    model fitted on all lines at that penalty is written: weights rounded to four decimals,
@@ -35,7 +38,7 @@ use crate::rules::RuleSet;
 use crate::text::NormalizeOptions;
 
 use self::features::{feature_engine, featurize, mine, Feature, MineOptions};
-use self::model::{decision, fit_path_at, fit_path_with_status, Design, ModelError, PathOptions};
+use self::model::{decision, fit_path_with_offset, Design, ModelError, PathOptions};
 
 /// Options of [`learn_topic`].
 #[derive(Clone, Debug)]
@@ -351,6 +354,45 @@ fn design_of(rows: &[Vec<u32>], keep: &[usize], columns: usize) -> Design {
     }
 }
 
+/// The factor `a` of the one-feature logistic regression `logit P(y) = b + a · s` (weighted),
+/// by Newton's method: how much the base rules' score `s` is worth in log-odds. 0 when it does
+/// not converge to a finite value.
+fn scale_of(s: &[f64], gold: &[bool], weights: Option<&[f64]>) -> f64 {
+    let (mut b, mut a) = (0.0f64, 0.0f64);
+    for _ in 0..100 {
+        let (mut gb, mut ga, mut hbb, mut hab, mut haa) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (i, (&x, &y)) in s.iter().zip(gold).enumerate() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let p = 1.0 / (1.0 + (-(b + a * x)).exp());
+            let r = p - f64::from(u8::from(y));
+            let v = w * p * (1.0 - p);
+            gb += w * r;
+            ga += w * r * x;
+            hbb += v;
+            hab += v * x;
+            haa += v * x * x;
+        }
+        // A small ridge keeps the step finite when the score separates the classes.
+        let (hbb, haa) = (hbb + 1e-6, haa + 1e-6);
+        let det = hbb * haa - hab * hab;
+        if det.is_nan() || det <= 0.0 {
+            break;
+        }
+        let db = (haa * gb - hab * ga) / det;
+        let da = (hbb * ga - hab * gb) / det;
+        b -= db.clamp(-5.0, 5.0);
+        a -= da.clamp(-5.0, 5.0);
+        if db.abs() < 1e-10 && da.abs() < 1e-10 {
+            break;
+        }
+    }
+    if a.is_finite() {
+        a
+    } else {
+        0.0
+    }
+}
+
 /// Per-row sample weights: with `balanced`, `n / (2 · n_class)` (scikit-learn's
 /// `class_weight="balanced"`), else `None` (all 1).
 fn class_weights(gold: &[bool], balanced: bool) -> Option<Vec<f64>> {
@@ -425,44 +467,83 @@ pub fn learn_topic(
                 .collect()
         })
         .collect();
-    drop(all_rows);
+
+    // With base rules for the topic: their score, as written (count_overlaps: every fired rule
+    // adds its weight), is a fixed, unpenalised part of the model (an offset, scaled by a
+    // fitted factor), so learning corrects the hand-written rules instead of rebuilding them.
+    let mut by_query: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (i, f) in candidates.iter().enumerate() {
+        by_query.entry(f.query.as_str()).or_insert(i);
+    }
+    let base_rules: Vec<(&crate::rules::Rule, Option<usize>)> = base
+        .map(|b| {
+            b.rules
+                .iter()
+                .filter(|r| r.topic == topic)
+                .map(|r| (r, by_query.get(r.query.as_str()).copied()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut base_weight = vec![0.0; candidates.len()];
+    for &(rule, cand) in &base_rules {
+        if let Some(c) = cand {
+            base_weight[c] += rule.weight;
+        }
+    }
+    let base_score: Vec<f64> = all_rows
+        .iter()
+        .map(|row| row.iter().map(|&c| base_weight[c as usize]).sum())
+        .collect();
+    let with_offset = base_score.iter().any(|&s| s != 0.0);
 
     // The path on all lines, then the same penalties on each fold's complement.
     let path_options = PathOptions {
         l1_ratio: options.l1_ratio,
         lambdas: options.lambdas.max(2),
-        max_nonzero: options.max_rules,
+        max_nonzero: options.max_rules.saturating_sub(base_rules.len()).max(1),
         ..PathOptions::default()
     };
     let everything: Vec<usize> = (0..rows.len()).collect();
-    let full = fit_path_with_status(
-        &design_of(&rows_x, &everything, kept.len()),
-        &gold,
-        class_weights(&gold, options.balanced).as_deref(),
-        &path_options,
-    )
-    .map_err(LearnError::Model)?;
+    let fit = |keep: &[usize], lambdas: Option<&[f64]>, max_nonzero: usize| {
+        let gold_k: Vec<bool> = keep.iter().map(|&i| gold[i]).collect();
+        let weights = class_weights(&gold_k, options.balanced);
+        let design = design_of(&rows_x, keep, kept.len());
+        let options = PathOptions {
+            max_nonzero,
+            ..path_options
+        };
+        let scale = if with_offset {
+            let s: Vec<f64> = keep.iter().map(|&i| base_score[i]).collect();
+            scale_of(&s, &gold_k, weights.as_deref())
+        } else {
+            0.0
+        };
+        let offset: Vec<f64> = keep.iter().map(|&i| scale * base_score[i]).collect();
+        fit_path_with_offset(
+            &design,
+            &gold_k,
+            weights.as_deref(),
+            &offset,
+            &options,
+            lambdas,
+        )
+        .map(|path| (path, scale))
+        .map_err(LearnError::Model)
+    };
+    let (full, scale) = fit(&everything, None, path_options.max_nonzero)?;
     let lambdas: Vec<f64> = full.points.iter().map(|p| p.lambda).collect();
     // Out-of-fold log-odds of every line at every penalty (NaN where a fold's path stopped).
     let mut held_out = vec![vec![f64::NAN; rows.len()]; lambdas.len()];
     for k in 0..folds {
         let train: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] != k).collect();
-        let test: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] == k).collect();
-        let train_gold: Vec<bool> = train.iter().map(|&i| gold[i]).collect();
-        let fit = fit_path_at(
-            &design_of(&rows_x, &train, kept.len()),
-            &train_gold,
-            class_weights(&train_gold, options.balanced).as_deref(),
-            &PathOptions {
-                max_nonzero: options.max_rules.saturating_mul(2),
-                ..path_options
-            },
-            &lambdas,
-        )
-        .map_err(LearnError::Model)?;
-        for (j, point) in fit.points.iter().enumerate() {
-            for &i in &test {
-                held_out[j][i] = decision(point, &rows_x[i]);
+        let (path, fold_scale) = fit(
+            &train,
+            Some(&lambdas),
+            path_options.max_nonzero.saturating_mul(2),
+        )?;
+        for (j, point) in path.points.iter().enumerate() {
+            for i in (0..rows.len()).filter(|&i| fold_of[i] == k) {
+                held_out[j][i] = decision(point, &rows_x[i]) + fold_scale * base_score[i];
             }
         }
     }
@@ -470,7 +551,9 @@ pub fn learn_topic(
     // The penalty and cut with the best cross-validated F1 (ties: fewer rules).
     let mut best: Option<(usize, f64, Counts)> = None;
     for (j, scores) in held_out.iter().enumerate() {
-        if scores.iter().any(|s| s.is_nan()) || full.points[j].coefficients.is_empty() {
+        if scores.iter().any(|s| s.is_nan())
+            || (full.points[j].coefficients.is_empty() && !with_offset)
+        {
             continue;
         }
         let (cut, c) = best_cut(scores, &gold, false);
@@ -485,23 +568,48 @@ pub fn learn_topic(
         });
     };
     let point = &full.points[j];
-    let weights: Vec<(u32, f64)> = point
-        .coefficients
+
+    // The rules as written: the base rules of the topic, scaled, with the correction of their
+    // feature added to the first of them; then the other features with a nonzero weight. Each
+    // weight rounded to four decimals; a line's score is the sum of its fired rules' weights.
+    let mut correction = vec![0.0; candidates.len()];
+    for &(c, w) in &point.coefficients {
+        correction[kept[c as usize]] = w;
+    }
+    let mut written: Vec<(usize, Feature, f64)> = Vec::new();
+    for &(rule, cand) in &base_rules {
+        let mut w = scale * rule.weight;
+        if let Some(c) = cand {
+            w += std::mem::take(&mut correction[c]);
+        }
+        let mut lists = Vec::new();
+        rule.expr.list_names(&mut lists);
+        lists.sort();
+        lists.dedup();
+        let feature = Feature {
+            kind: features::FeatureKind::BaseRule,
+            query: rule.query.clone(),
+            name: rule.id.clone(),
+            lists,
+        };
+        written.push((cand.unwrap_or(usize::MAX), feature, round4(w)));
+    }
+    for (c, &w) in correction.iter().enumerate() {
+        if w != 0.0 {
+            written.push((c, candidates[c].clone(), round4(w)));
+        }
+    }
+    written.retain(|r| r.2 != 0.0);
+    let mut weight_of = vec![0.0; candidates.len()];
+    for (c, _, w) in &written {
+        if let Some(slot) = weight_of.get_mut(*c) {
+            *slot += w;
+        }
+    }
+    let scores: Vec<f64> = all_rows
         .iter()
-        .map(|&(f, w)| (f, round4(w)))
-        .filter(|&(_, w)| w != 0.0)
+        .map(|row| row.iter().map(|&c| weight_of[c as usize]).sum())
         .collect();
-    let score = |row: &[u32]| -> f64 {
-        row.iter()
-            .filter_map(|c| {
-                weights
-                    .binary_search_by_key(c, |&(f, _)| f)
-                    .ok()
-                    .map(|i| weights[i].1)
-            })
-            .sum()
-    };
-    let scores: Vec<f64> = rows_x.iter().map(|r| score(r)).collect();
     // label iff intercept + score >= cut, i.e. score >= cut - intercept; kept > 0 (a rule file's
     // threshold is positive) and off every line's score, so summation order cannot flip a label.
     let mut threshold = round4(cut - point.intercept).max(0.0001);
@@ -509,22 +617,20 @@ pub fn learn_topic(
         threshold = round4(threshold + 0.0001);
     }
     let training = counts(&gold, scores.iter().map(|&s| s >= threshold));
-    let mut rules: Vec<LearnedRule> = weights
-        .iter()
-        .map(|&(c, w)| {
-            let f = kept[c as usize];
-            LearnedRule {
-                feature: candidates[f].clone(),
-                weight: w,
-                lines: line_counts[f],
-                positive_lines: positive_counts[f],
-            }
+    let mut rules: Vec<LearnedRule> = written
+        .into_iter()
+        .map(|(c, feature, weight)| LearnedRule {
+            feature,
+            weight,
+            lines: line_counts.get(c).copied().unwrap_or(0),
+            positive_lines: positive_counts.get(c).copied().unwrap_or(0),
         })
         .collect();
     rules.sort_by(|a, b| {
         b.weight
             .total_cmp(&a.weight)
             .then_with(|| a.feature.query.cmp(&b.feature.query))
+            .then_with(|| a.feature.name.cmp(&b.feature.name))
     });
     Ok(LearnedTopic {
         topic: topic.to_owned(),

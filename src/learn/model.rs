@@ -481,6 +481,7 @@ pub fn fit_path_with_status(
         design,
         labels,
         sample_weights,
+        None,
         options,
         Schedule::Geometric {
             count: options.lambdas,
@@ -523,9 +524,70 @@ pub fn fit_path_at(
         design,
         labels,
         sample_weights,
+        None,
         options,
         Schedule::Given(lambdas),
     )
+}
+
+/// [`fit_path_with_status`] (when `lambdas` is `None`) or [`fit_path_at`], with a fixed,
+/// unpenalised `offset` added to every row's log-odds (glmnet's `offset`): the model is
+/// `offset_i + intercept + Σ b_j x_ij`, so it learns corrections to a prior score, e.g. of
+/// hand-written rules. [`decision`] does not include the offset: add it. With an offset,
+/// `λ_max` and the intercept-only model are those of the offset model (the intercept found by
+/// Newton's method).
+///
+/// # Errors
+/// Those of [`fit_path`], and a length mismatch or a non-finite value of `offset`.
+pub fn fit_path_with_offset(
+    design: &Design,
+    labels: &[bool],
+    sample_weights: Option<&[f64]>,
+    offset: &[f64],
+    options: &PathOptions,
+    lambdas: Option<&[f64]>,
+) -> Result<PathFit, ModelError> {
+    match lambdas {
+        None => {
+            options.validate()?;
+            fit(
+                design,
+                labels,
+                sample_weights,
+                Some(offset),
+                options,
+                Schedule::Geometric {
+                    count: options.lambdas,
+                    min_ratio: options.min_ratio,
+                },
+            )
+        }
+        Some(lambdas) => {
+            options.validate_solver()?;
+            let mut previous = f64::INFINITY;
+            for &lambda in lambdas {
+                if !(lambda > 0.0 && lambda.is_finite() && lambda <= previous) {
+                    return Err(invalid(
+                        "lambdas",
+                        format!("{lambdas:?}"),
+                        "finite, positive and non-increasing",
+                    ));
+                }
+                previous = lambda;
+            }
+            if lambdas.is_empty() {
+                return Err(invalid("lambdas", "[]".into(), "at least one λ"));
+            }
+            fit(
+                design,
+                labels,
+                sample_weights,
+                Some(offset),
+                options,
+                Schedule::Given(lambdas),
+            )
+        }
+    }
 }
 
 /// The `λ`s of a fit.
@@ -542,9 +604,22 @@ fn fit(
     design: &Design,
     labels: &[bool],
     sample_weights: Option<&[f64]>,
+    offset: Option<&[f64]>,
     options: &PathOptions,
     schedule: Schedule<'_>,
 ) -> Result<PathFit, ModelError> {
+    if let Some(offset) = offset {
+        if offset.len() != design.rows {
+            return Err(ModelError::LengthMismatch {
+                what: "offset",
+                expected: design.rows,
+                found: offset.len(),
+            });
+        }
+        if let Some(value) = offset.iter().find(|o| !o.is_finite()) {
+            return Err(invalid("offset", value.to_string(), "finite"));
+        }
+    }
     if labels.len() != design.rows {
         return Err(ModelError::LengthMismatch {
             what: "labels",
@@ -592,6 +667,7 @@ fn fit(
     let weights: Vec<f64> = (0..design.rows).map(|i| raw_weight(i) / total).collect();
     let targets: Vec<f64> = labels.iter().map(|&l| if l { 1.0 } else { 0.0 }).collect();
     let mut solver = Solver::new(design, &targets, weights, options, positive, negative);
+    solver.offset = offset;
     Ok(solver.run(schedule))
 }
 
@@ -698,6 +774,8 @@ struct Solver<'a> {
     beta_before: Vec<f64>,
     /// Coefficients of `strong` proposed by the current IRLS step (parallel to `strong`).
     beta_proposed: Vec<f64>,
+    /// A fixed log-odds per row added to the model (glmnet's `offset`), if any.
+    offset: Option<&'a [f64]>,
 }
 
 impl<'a> Solver<'a> {
@@ -738,13 +816,29 @@ impl<'a> Solver<'a> {
             in_ever: vec![false; features],
             beta_before: Vec::new(),
             beta_proposed: Vec::new(),
+            offset: None,
         }
     }
 
     fn run(&mut self, schedule: Schedule<'_>) -> PathFit {
-        // The intercept-only model, fitted exactly: logit of the weighted positive rate.
+        // The intercept-only model, fitted exactly: logit of the weighted positive rate; with an
+        // offset, by Newton's method from there (the loss is convex in the intercept).
         self.intercept = self.positive.ln() - self.negative.ln();
-        self.eta.fill(self.intercept);
+        if let Some(offset) = self.offset {
+            for _ in 0..100 {
+                let (mut g, mut h) = (0.0, 0.0);
+                for ((&o, &w), &y) in offset.iter().zip(&self.weights).zip(self.targets) {
+                    let p = sigmoid(self.intercept + o);
+                    g += w * (p - y);
+                    h += w * p * (1.0 - p);
+                }
+                if h.is_nan() || h <= 0.0 || g.abs() < 1e-14 {
+                    break;
+                }
+                self.intercept -= (g / h).clamp(-10.0, 10.0);
+            }
+        }
+        self.fill_eta(false);
         self.compute_gradient();
         let max_gradient = self.gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let intercept = self.intercept;
@@ -954,11 +1048,26 @@ impl<'a> Solver<'a> {
         }
     }
 
+    /// Sets `eta` (or `eta_trial`) to the intercept plus the offset, before coefficients.
+    fn fill_eta(&mut self, trial: bool) {
+        let eta = if trial {
+            &mut self.eta_trial
+        } else {
+            &mut self.eta
+        };
+        eta.fill(self.intercept);
+        if let Some(offset) = self.offset {
+            for (e, &o) in eta.iter_mut().zip(offset) {
+                *e += o;
+            }
+        }
+    }
+
     /// The penalised objective of the current `(intercept, beta)`. With `trial`, `η` is recomputed
     /// into `eta_trial` first and the objective is of `eta_trial`; otherwise of `eta`.
     fn objective(&mut self, lambda: f64, trial: bool) -> f64 {
         if trial {
-            self.eta_trial.fill(self.intercept);
+            self.fill_eta(true);
             for &j in &self.ever {
                 let b = self.beta[j as usize];
                 if b != 0.0 {
@@ -1558,6 +1667,68 @@ mod tests {
                 assert!((x.1 - y.1).abs() < 1e-6);
             }
         }
+    }
+
+    /// A constant offset `c` is absorbed by the intercept: the same coefficients at the same
+    /// penalties, the intercept lower by `c`. A per-row offset that carries feature 0's true
+    /// effect takes that effect out of feature 0's coefficient.
+    #[test]
+    fn offset_is_absorbed_by_the_intercept_or_the_feature() {
+        let problem = random_problem(41, 300, 12, 0.3, false);
+        let options = tight(1.0);
+        let plain = fit_problem(&problem, &options).unwrap();
+        let lambdas: Vec<f64> = plain.points.iter().map(|p| p.lambda).collect();
+        let shifted = fit_path_with_offset(
+            &problem.design,
+            &problem.labels,
+            None,
+            &vec![0.75; 300],
+            &options,
+            Some(&lambdas),
+        )
+        .unwrap();
+        assert_eq!(shifted.points.len(), plain.points.len());
+        for (a, b) in plain.points.iter().zip(&shifted.points) {
+            assert!(
+                (a.intercept - 0.75 - b.intercept).abs() < 1e-5,
+                "{a:?} {b:?}"
+            );
+            assert_eq!(a.coefficients.len(), b.coefficients.len());
+            for (x, y) in a.coefficients.iter().zip(&b.coefficients) {
+                assert_eq!(x.0, y.0);
+                assert!((x.1 - y.1).abs() < 1e-5, "{x:?} {y:?}");
+            }
+        }
+        // Feature 0's effect in the offset: at a small penalty its coefficient is near 0,
+        // where without the offset it is near its true 2.0.
+        let mut offset = vec![0.0; 300];
+        for &i in &problem.design.columns[0] {
+            offset[i as usize] = plain.points.last().unwrap().coefficient(0);
+        }
+        let with = fit_path_with_offset(
+            &problem.design,
+            &problem.labels,
+            None,
+            &offset,
+            &options,
+            Some(&lambdas),
+        )
+        .unwrap();
+        let last = with.points.last().unwrap();
+        assert!(plain.points.last().unwrap().coefficient(0) > 1.0);
+        assert!(last.coefficient(0).abs() < 0.05, "{last:?}");
+        let bad = fit_path_with_offset(
+            &problem.design,
+            &problem.labels,
+            None,
+            &[0.0; 3],
+            &options,
+            None,
+        );
+        assert!(matches!(
+            bad,
+            Err(ModelError::LengthMismatch { what: "offset", .. })
+        ));
     }
 
     #[test]
