@@ -299,6 +299,19 @@ fn learn_rejects_bad_input_with_a_clear_error() {
         );
         assert!(!out.exists(), "{name}: no file is written on an error");
     }
+    // Found by a fresh user: `-o` naming the data file replaced the labelled lines with TOML.
+    let data = write(dir.path(), "keep.jsonl", &separable(10, 40, 1));
+    let o = rubric(&["learn", "--topic", "truce", s(&data), "-o", s(&data)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("is an input of this command"),
+        "{}",
+        text(&o).1
+    );
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        separable(10, 40, 1)
+    );
 }
 
 /// Base rules with one rule that fires on "aid" (also "hearing aid": false positives) and

@@ -88,6 +88,19 @@ pub(super) fn learn(args: LearnArgs) -> Result<ExitCode> {
     if !(args.l1_ratio > 0.0 && args.l1_ratio <= 1.0) {
         bail!("--l1-ratio must be in (0, 1], got {}", args.l1_ratio);
     }
+    if let Some(out) = &args.output {
+        let same = |p: &Path| match (out.canonicalize(), p.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if let Some(input) = args.data.iter().chain(&args.rules).find(|p| same(p)) {
+            bail!(
+                "-o {} is an input of this command ({}): write the learned rules to another file",
+                out.display(),
+                input.display()
+            );
+        }
+    }
     let mut topics = args.topic.clone();
     topics.sort();
     topics.dedup();
@@ -106,7 +119,7 @@ pub(super) fn learn(args: LearnArgs) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let t = learn_topic(&lines, topic, base.as_ref(), &options)?;
         eprintln!(
-            "{topic}: {} rules from {} features ({} candidates); cross-validated P {:.3} R {:.3} F1 {:.3} on {} lines ({} folds); {:.1} s",
+            "{topic}: {} rules from {} features ({} candidates); cross-validated P {:.3} R {:.3} F1 {:.3} on {} lines ({} folds), fitted F1 {:.3}; {:.1} s",
             t.rules.len(),
             t.features,
             t.candidates,
@@ -115,8 +128,14 @@ pub(super) fn learn(args: LearnArgs) -> Result<ExitCode> {
             t.cross_validation.f1(),
             t.cross_validation.labelled(),
             t.folds,
+            t.training.f1(),
             started.elapsed().as_secs_f64()
         );
+        if t.threshold_clamped {
+            eprintln!(
+                "warning: {topic}: the model labels a line where no rule fires as {topic} (most labelled lines are); a rule file cannot say that (its threshold is > 0), so the threshold is 0.0001 and such lines are labelled false: the fitted figures show the cost. Learn the opposite topic (labels negated) instead."
+            );
+        }
         learned.push(t);
     }
     let base_ref = match (&base, &args.rules) {

@@ -177,6 +177,10 @@ pub struct LearnedTopic {
     pub cross_validation: Counts,
     /// Number of folds.
     pub folds: usize,
+    /// The model labels a line where no rule fires as true (most lines are), which a rule file
+    /// cannot say (a threshold is > 0): the threshold was raised to 0.0001, so such lines are
+    /// labelled false and `training` is worse than `cross_validation`.
+    pub threshold_clamped: bool,
     /// Candidate features mined.
     pub candidates: usize,
     /// Features in at least `min_lines` training lines (what the model chose from).
@@ -448,6 +452,22 @@ pub fn learn_topic(
             line_counts[f] >= min
         })
         .collect();
+    // Of features that fire on exactly the same lines (`disaster` as a list entry and as a
+    // word, `oper*` and `operat*` on these lines), the data cannot tell one from the other:
+    // keep the first (base rules first, then lists, entries, words, phrases, wildcards), so the
+    // file has no duplicate queries and no weight split between twins.
+    let mut fired_on: Vec<Vec<u32>> = vec![Vec::new(); candidates.len()];
+    for (i, row) in all_rows.iter().enumerate() {
+        for &f in row {
+            fired_on[f as usize].push(i as u32);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let kept: Vec<usize> = kept
+        .into_iter()
+        .filter(|&f| seen.insert(std::mem::take(&mut fired_on[f])))
+        .collect();
+    drop(seen);
     if kept.is_empty() {
         return Err(LearnError::NoFeatures {
             topic: topic.to_owned(),
@@ -612,7 +632,9 @@ pub fn learn_topic(
         .collect();
     // label iff intercept + score >= cut, i.e. score >= cut - intercept; kept > 0 (a rule file's
     // threshold is positive) and off every line's score, so summation order cannot flip a label.
-    let mut threshold = round4(cut - point.intercept).max(0.0001);
+    let unclamped = round4(cut - point.intercept);
+    let threshold_clamped = unclamped <= 0.0;
+    let mut threshold = unclamped.max(0.0001);
     while scores.iter().any(|&s| (s - threshold).abs() < 1e-9) {
         threshold = round4(threshold + 0.0001);
     }
@@ -639,6 +661,7 @@ pub fn learn_topic(
         training,
         cross_validation,
         folds,
+        threshold_clamped,
         candidates: candidate_count,
         features: kept.len(),
         lambda: point.lambda,

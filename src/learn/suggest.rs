@@ -50,7 +50,7 @@ impl Default for SuggestOptions {
 }
 
 /// What a suggestion changes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -62,7 +62,7 @@ pub enum Change {
         /// The new rule's id.
         rule_id: String,
         /// Its weight: the topic's threshold.
-        weight: String,
+        weight: f64,
     },
     /// `AND NOT` the candidate, on a rule that counted on false positives.
     Exclude {
@@ -75,6 +75,7 @@ pub enum Change {
 
 /// Counts before and after a change.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BeforeAfter {
     /// With the rules as they are.
     pub before: Counts,
@@ -366,6 +367,14 @@ pub fn suggest(
         let Ok(changed_engine) = Engine::new(changed) else {
             continue;
         };
+        // An exclusion of what the rule itself requires (`"to" AND NOT "to"`) never fires.
+        if changed_engine
+            .warnings()
+            .iter()
+            .any(|w| w.code == "unsatisfiable")
+        {
+            continue;
+        }
         let t_lines = classify_all(&changed_engine, topic, &train, &rule_index);
         let v_lines = classify_all(&changed_engine, topic, &valid, &rule_index);
         let t_after = counts(&train_gold, t_lines.iter().map(|l| l.label));
@@ -469,7 +478,7 @@ fn apply(
                 changed,
                 Change::AddRule {
                     rule_id: id,
-                    weight: format!("{threshold:?}"),
+                    weight: threshold,
                 },
                 toml,
             ))

@@ -74,9 +74,13 @@ fn id_part(name: &str) -> String {
     s
 }
 
-/// The path of `target` relative to the directory `from`, when both resolve; else `target`
-/// made absolute (or as given).
-fn relative_to(from: &Path, target: &Path) -> PathBuf {
+/// The path of `target` relative to the directory `from` (`None`: absolute, for a file written to
+/// standard output, which may be saved anywhere), when both resolve; else `target` made
+/// absolute (or as given).
+fn relative_to(from: Option<&Path>, target: &Path) -> PathBuf {
+    let Some(from) = from else {
+        return std::path::absolute(target).unwrap_or_else(|_| target.to_owned());
+    };
     let (Ok(from), Ok(target)) = (from.canonicalize(), target.canonicalize()) else {
         return std::path::absolute(target).unwrap_or_else(|_| target.to_owned());
     };
@@ -123,7 +127,7 @@ pub fn describe_options(options: &LearnOptions) -> String {
 
 /// Writes the rule file of `topics` (learned with `options` from `data`, on top of `base` if
 /// given) for the path `output` (`None`: standard output; list files of the base are then
-/// referred to relative to the current directory). Deterministic: the same inputs give the same
+/// referred to by absolute paths). Deterministic: the same inputs give the same
 /// text.
 pub fn rule_file(
     topics: &[LearnedTopic],
@@ -274,10 +278,10 @@ pub fn rule_file(
     }
 
     if let Some(base) = base.filter(|_| !used_lists.is_empty()) {
-        let dir = match output.and_then(Path::parent) {
+        let dir = output.map(|o| match o.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
-        };
+        });
         let base_dir = match base.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -291,7 +295,7 @@ pub fn rule_file(
         {
             match &list.file {
                 Some(file) => {
-                    let path = relative_to(&dir, &base_dir.join(file));
+                    let path = relative_to(dir.as_deref(), &base_dir.join(file));
                     let _ = writeln!(
                         out,
                         "{} = {{ file = {} }}",
