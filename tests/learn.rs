@@ -278,6 +278,12 @@ fn learn_rejects_bad_input_with_a_clear_error() {
             "topic `truce` has 3 lines labelled true and 30 labelled false: this needs at least 5 of each",
         ),
         (
+            "empty",
+            String::new(),
+            &["--topic", "truce"],
+            "the data files hold no line: give labelled JSON Lines",
+        ),
+        (
             "bad-line",
             "{\"id\":\"1\",\"title\":\"x\",\"labels\":{\"truce\":\"yes\"}}\n".to_owned(),
             &["--topic", "truce"],

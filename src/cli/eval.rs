@@ -76,6 +76,7 @@ fn read_labelled_hashed(path: &Path) -> Result<(Vec<LabelledArticle>, Vec<LineEr
 /// (FILE:LINE:COLUMN) and then nothing is learned: an error already reported.
 pub(super) fn read_labelled_files(
     paths: &[PathBuf],
+    verb: &str,
 ) -> Result<(Vec<LabelledArticle>, Vec<rubric::learn::write::DataFile>)> {
     let mut all = Vec::new();
     let mut files = Vec::new();
@@ -96,7 +97,7 @@ pub(super) fn read_labelled_files(
     }
     if bad > 0 {
         eprintln!(
-            "error: {} could not be read (listed above); nothing learned",
+            "error: {} could not be read (listed above); nothing {verb}",
             count(bad, "line")
         );
         return Err(Reported.into());

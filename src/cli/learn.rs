@@ -13,8 +13,8 @@ use rubric::rules::{ListDir, RuleSet};
 #[derive(clap::Args, Clone, Debug)]
 pub(super) struct MineArgs {
     /// A candidate word, phrase or wildcard must occur in at least N training lines.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    min_lines: usize,
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    min_lines: u32,
     /// Longest mined phrase, in words (1: words only).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=5))]
     max_words: u16,
@@ -27,7 +27,7 @@ impl MineArgs {
     pub(super) fn mine_options(&self) -> MineOptions {
         MineOptions {
             max_words: self.max_words as usize,
-            min_lines: self.min_lines.max(1),
+            min_lines: self.min_lines as usize,
             wildcards: !self.no_wildcards,
             ..MineOptions::default()
         }
@@ -105,7 +105,7 @@ pub(super) fn learn(args: LearnArgs) -> Result<ExitCode> {
     topics.sort();
     topics.dedup();
     let base = args.rules.as_deref().map(read_base).transpose()?;
-    let (lines, files) = read_labelled_files(&args.data)?;
+    let (lines, files) = read_labelled_files(&args.data, "learned")?;
     let options = LearnOptions {
         mine: args.mine.mine_options(),
         max_rules: args.max_rules as usize,
@@ -237,7 +237,7 @@ pub(super) fn suggest(args: SuggestArgs) -> Result<ExitCode> {
             (set, load_engine(None)?)
         }
     };
-    let (lines, _) = read_labelled_files(&args.data)?;
+    let (lines, _) = read_labelled_files(&args.data, "suggested")?;
     let options = SuggestOptions {
         mine: args.mine.mine_options(),
         validation_every: args.validation_every as usize,

@@ -74,6 +74,8 @@ impl Default for LearnOptions {
 /// Why a topic cannot be learned.
 #[derive(Debug)]
 pub enum LearnError {
+    /// The data files hold no line at all.
+    NoLines,
     /// No line has a label for the topic; `labelled` lists the topics that some line has.
     NotLabelled {
         /// The topic asked for.
@@ -117,6 +119,7 @@ pub enum LearnError {
 impl fmt::Display for LearnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            LearnError::NoLines => f.write_str("the data files hold no line: give labelled JSON Lines"),
             LearnError::NotLabelled { topic, labelled } if labelled.is_empty() => write!(
                 f,
                 "no line has a label for topic `{topic}`, and no line has any label: the data must be labelled JSON Lines, {{\"id\",\"title\",\"body\",\"labels\":{{\"{topic}\":true}}}}"
@@ -132,7 +135,7 @@ impl fmt::Display for LearnError {
             ),
             LearnError::TooFew { topic, positives, negatives, needed } => write!(
                 f,
-                "topic `{topic}` has {positives} lines labelled true and {negatives} labelled false: this needs at least {needed} of each (one per fold; fewer folds with --folds)"
+                "topic `{topic}` has {positives} lines labelled true and {negatives} labelled false: this needs at least {needed} of each (one per fold, or per part)"
             ),
             LearnError::NoFeatures { topic, min_lines } => write!(
                 f,
@@ -222,6 +225,9 @@ fn check_classes(
 ) -> Result<(), LearnError> {
     let positives = gold.iter().filter(|&&g| g).count();
     let total = gold.len();
+    if lines.is_empty() {
+        return Err(LearnError::NoLines);
+    }
     if total == 0 {
         let mut labelled: Vec<String> = lines
             .iter()
