@@ -68,15 +68,27 @@ pub(super) struct LearnArgs {
     data: Vec<PathBuf>,
 }
 
-/// Reads and validates a base rule file: its diagnostics on standard error when it has errors.
-pub(super) fn read_base(path: &Path) -> Result<RuleSet> {
-    let text = rubric::rules::read_rule_file(path).map_err(|m| anyhow::anyhow!(m))?;
-    let origin = path.display().to_string();
-    let (set, diagnostics) = RuleSet::load(&origin, &text, &ListDir::beside(path));
+/// Reads, validates and compiles a rule file (`None`: the embedded default rules): the parsed
+/// rules (which `learn` and `suggest` take apart), the engine, and its warnings; its diagnostics
+/// on standard error when it has errors.
+pub(super) fn read_base(
+    path: Option<&Path>,
+) -> Result<(RuleSet, Engine, Vec<rubric::rules::Diagnostic>)> {
+    let (set, diagnostics) = match path {
+        Some(path) => {
+            let text = rubric::rules::read_rule_file(path).map_err(|m| anyhow::anyhow!(m))?;
+            RuleSet::load(&path.display().to_string(), &text, &ListDir::beside(path))
+        }
+        None => RuleSet::load(
+            "<embedded seeds/rules.toml>",
+            rubric::DEFAULT_RULES,
+            &rubric::DEFAULT_LISTS,
+        ),
+    };
     // Compile it too: an error only the compiler sees (a bad wildcard) is an error of the base.
     let (engine, diagnostics) = Engine::check_parsed(set.clone(), diagnostics);
     match (set, engine) {
-        (Some(set), Some(_)) => Ok(set),
+        (Some(set), Some(engine)) => Ok((set, engine, diagnostics)),
         _ => {
             eprintln!("{}", rubric::rules::RuleSetError::new(diagnostics));
             Err(Reported.into())
@@ -104,7 +116,10 @@ pub(super) fn learn(args: LearnArgs) -> Result<ExitCode> {
     let mut topics = args.topic.clone();
     topics.sort();
     topics.dedup();
-    let base = args.rules.as_deref().map(read_base).transpose()?;
+    let base = match args.rules.as_deref() {
+        Some(path) => Some(read_base(Some(path))?.0),
+        None => None,
+    };
     let (lines, files) = read_labelled_files(&args.data, "learned")?;
     let options = LearnOptions {
         mine: args.mine.mine_options(),
@@ -219,24 +234,10 @@ pub(super) struct SuggestArgs {
 
 pub(super) fn suggest(args: SuggestArgs) -> Result<ExitCode> {
     use rubric::learn::suggest::{suggest, Change, SuggestOptions};
-    let (set, engine) = match &args.rules {
-        Some(path) => {
-            let set = read_base(path)?;
-            let engine = load_engine(Some(path))?;
-            (set, engine)
-        }
-        None => {
-            let (set, diagnostics) = RuleSet::load(
-                "<embedded seeds/rules.toml>",
-                rubric::DEFAULT_RULES,
-                &rubric::DEFAULT_LISTS,
-            );
-            let set = set.ok_or_else(|| {
-                anyhow::anyhow!("the embedded rule set does not load: {diagnostics:?}")
-            })?;
-            (set, load_engine(None)?)
-        }
-    };
+    let (set, engine, warnings) = read_base(args.rules.as_deref())?;
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
     let (lines, _) = read_labelled_files(&args.data, "suggested")?;
     let options = SuggestOptions {
         mine: args.mine.mine_options(),

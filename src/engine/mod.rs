@@ -576,15 +576,7 @@ impl Engine {
             spans,
             ..
         } = &mut *scratch;
-        candidates.clear();
-        candidates.extend(
-            state
-                .literals()
-                .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
-                .chain(inner.always.iter().copied()),
-        );
-        candidates.sort_unstable();
-        candidates.dedup();
+        inner.candidates(state, candidates, |_| true);
         for &r in candidates.iter() {
             spans.clear();
             if state.eval(&inner.rules[r as usize].node, spans) {
@@ -617,16 +609,7 @@ impl Engine {
             overlaps,
             own,
         } = scratch;
-        candidates.clear();
-        candidates.extend(
-            state
-                .literals()
-                .flat_map(|l| inner.rules_by_literal[l as usize].iter().copied())
-                .chain(inner.always.iter().copied())
-                .filter(|&r| wanted[inner.rules[r as usize].topic]),
-        );
-        candidates.sort_unstable();
-        candidates.dedup();
+        inner.candidates(state, candidates, |r| wanted[inner.rules[r as usize].topic]);
 
         // Fired rules with their occurrences (a range of `occs`).
         fired.clear();
@@ -728,6 +711,23 @@ impl Engine {
             topics,
             rule_set_version: inner.version.clone(),
         }
+    }
+}
+
+impl Inner {
+    /// The rules that may fire on the matched article of `state` (those with a literal in it,
+    /// plus those that need none) and that `keep` accepts, ascending, into `out` (cleared).
+    fn candidates(&self, state: &MatchState, out: &mut Vec<u32>, keep: impl Fn(u32) -> bool) {
+        out.clear();
+        out.extend(
+            state
+                .literals()
+                .flat_map(|l| self.rules_by_literal[l as usize].iter().copied())
+                .chain(self.always.iter().copied())
+                .filter(|&r| keep(r)),
+        );
+        out.sort_unstable();
+        out.dedup();
     }
 }
 

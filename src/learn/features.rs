@@ -75,6 +75,20 @@ impl Feature {
             lists: vec![name.to_owned()],
         }
     }
+
+    /// A rule of a base rule file as a feature: its query, named by its id.
+    pub fn base_rule(rule: &crate::rules::Rule) -> Feature {
+        let mut lists = Vec::new();
+        rule.expr.list_names(&mut lists);
+        lists.sort();
+        lists.dedup();
+        Feature {
+            kind: FeatureKind::BaseRule,
+            query: rule.query.clone(),
+            name: rule.id.clone(),
+            lists,
+        }
+    }
 }
 
 /// How candidates are mined.
@@ -264,18 +278,7 @@ pub fn mine(
                 });
             }
         }
-        for rule in &base.rules {
-            let mut lists = Vec::new();
-            rule.expr.list_names(&mut lists);
-            lists.sort();
-            lists.dedup();
-            features.push(Feature {
-                kind: FeatureKind::BaseRule,
-                query: rule.query.clone(),
-                name: rule.id.clone(),
-                lists,
-            });
-        }
+        features.extend(base.rules.iter().map(Feature::base_rule));
     }
     features.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.query.cmp(&b.query)));
     features.dedup_by(|a, b| a.query == b.query);
@@ -372,6 +375,18 @@ pub fn featurize(engine: &Engine, lines: &[&LabelledArticle]) -> Vec<Vec<u32>> {
             fired.iter().map(|&r| r as u32).collect()
         })
         .collect()
+}
+
+/// The transpose of [`featurize`]'s rows: for each of `features` features, the lines it fires
+/// on (ascending indices into the rows).
+pub fn postings(rows: &[Vec<u32>], features: usize) -> Vec<Vec<u32>> {
+    let mut out = vec![Vec::new(); features];
+    for (i, row) in rows.iter().enumerate() {
+        for &f in row {
+            out[f as usize].push(i as u32);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -193,22 +193,17 @@ pub struct LearnedTopic {
 }
 
 /// The lines of `lines` labelled for `topic`, split into (training, validation) with their
-/// labels: the first line of each class and every `every`-th after it are for validation (so
-/// with two lines of a class, each part has one).
+/// labels: fold 0 of [`labelled`] with `every` folds is for validation (the first line of each
+/// class and every `every`-th after it, so with two lines of a class each part has one).
 fn split<'a>(
     lines: &'a [LabelledArticle],
     topic: &str,
     every: usize,
 ) -> [(Vec<&'a LabelledArticle>, Vec<bool>); 2] {
+    let (rows, gold, fold) = labelled(lines, topic, every);
     let mut parts: [(Vec<&LabelledArticle>, Vec<bool>); 2] = Default::default();
-    let mut seen = [0usize; 2];
-    for article in lines {
-        let Some(&label) = article.labels.get(topic) else {
-            continue;
-        };
-        let n = &mut seen[label as usize];
-        let part = usize::from(*n % every == 0);
-        *n += 1;
+    for ((article, label), fold) in rows.into_iter().zip(gold).zip(fold) {
+        let part = usize::from(fold == 0);
         parts[part].0.push(article);
         parts[part].1.push(label);
     }
@@ -277,12 +272,11 @@ fn round4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// The cut on `scores` that maximises F1 of `score >= cut` on `gold`, with its counts; ties go
-/// to the higher cut. Cuts lie halfway between consecutive distinct scores (and above the
-/// highest, and, unless `positive`, below the lowest), so no score sits on one. With `positive`,
-/// only cuts > 0 are considered and cuts are rounded to four decimals (as written). One sort and
-/// one sweep: O(n log n).
-fn best_cut(scores: &[f64], gold: &[bool], positive: bool) -> (f64, Counts) {
+/// The cut on `scores` (log-odds) that maximises F1 of `score >= cut` on `gold`, with its
+/// counts; ties go to the higher cut. Cuts lie halfway between consecutive distinct scores (and
+/// above the highest and below the lowest), so no score sits on one. One sort and one sweep:
+/// O(n log n).
+fn best_cut(scores: &[f64], gold: &[bool]) -> (f64, Counts) {
     let mut order: Vec<(f64, bool)> = scores.iter().copied().zip(gold.iter().copied()).collect();
     order.sort_by(|a, b| b.0.total_cmp(&a.0));
     let positives = gold.iter().filter(|&&g| g).count() as u64;
@@ -293,10 +287,9 @@ fn best_cut(scores: &[f64], gold: &[bool], positive: bool) -> (f64, Counts) {
         r#fn: positives - tp,
         tn: negatives - fp,
     };
-    let shape = |t: f64| if positive { round4(t) } else { t };
     // Nothing predicted true: a cut above every score.
     let top = order.first().map_or(0.0, |o| o.0);
-    let mut best = (shape(top.max(0.0) + 1.0), at(0, 0));
+    let mut best = (top.max(0.0) + 1.0, at(0, 0));
     let (mut tp, mut fp) = (0, 0);
     for i in 0..order.len() {
         if order[i].1 {
@@ -309,13 +302,12 @@ fn best_cut(scores: &[f64], gold: &[bool], positive: bool) -> (f64, Counts) {
         if next == Some(here) {
             continue; // a cut cannot split equal scores
         }
-        let t = shape(match next {
+        let t = match next {
             Some(next) => (here + next) / 2.0,
-            None if positive => here / 2.0,
             None => here - 1.0,
-        });
+        };
         let below = next.unwrap_or(f64::NEG_INFINITY);
-        if !(t < here - 1e-9 && t > below + 1e-9) || (positive && t <= 0.0) {
+        if !(t < here - 1e-9 && t > below + 1e-9) {
             continue;
         }
         let c = at(tp, fp);
@@ -440,14 +432,12 @@ pub fn learn_topic(
     let candidate_count = candidates.len();
     let (engine, candidates) = feature_engine(candidates, base).map_err(LearnError::Features)?;
     let all_rows = featurize(&engine, &rows);
-    let mut line_counts = vec![0usize; candidates.len()];
-    let mut positive_counts = vec![0usize; candidates.len()];
-    for (row, &g) in all_rows.iter().zip(&gold) {
-        for &f in row {
-            line_counts[f as usize] += 1;
-            positive_counts[f as usize] += usize::from(g);
-        }
-    }
+    let mut fired_on = features::postings(&all_rows, candidates.len());
+    let line_counts: Vec<usize> = fired_on.iter().map(Vec::len).collect();
+    let positive_counts: Vec<usize> = fired_on
+        .iter()
+        .map(|lines| lines.iter().filter(|&&i| gold[i as usize]).count())
+        .collect();
     // Keep what fires on enough lines (a base rule or list: on any).
     let kept: Vec<usize> = (0..candidates.len())
         .filter(|&f| {
@@ -462,12 +452,6 @@ pub fn learn_topic(
     // word, `oper*` and `operat*` on these lines), the data cannot tell one from the other:
     // keep the first (base rules first, then lists, entries, words, phrases, wildcards), so the
     // file has no duplicate queries and no weight split between twins.
-    let mut fired_on: Vec<Vec<u32>> = vec![Vec::new(); candidates.len()];
-    for (i, row) in all_rows.iter().enumerate() {
-        for &f in row {
-            fired_on[f as usize].push(i as u32);
-        }
-    }
     let mut seen = std::collections::BTreeSet::new();
     let kept: Vec<usize> = kept
         .into_iter()
@@ -582,7 +566,7 @@ pub fn learn_topic(
         {
             continue;
         }
-        let (cut, c) = best_cut(scores, &gold, false);
+        let (cut, c) = best_cut(scores, &gold);
         if best.as_ref().is_none_or(|b| c.f1() > b.2.f1()) {
             best = Some((j, cut, c));
         }
@@ -608,17 +592,11 @@ pub fn learn_topic(
         if let Some(c) = cand {
             w += std::mem::take(&mut correction[c]);
         }
-        let mut lists = Vec::new();
-        rule.expr.list_names(&mut lists);
-        lists.sort();
-        lists.dedup();
-        let feature = Feature {
-            kind: features::FeatureKind::BaseRule,
-            query: rule.query.clone(),
-            name: rule.id.clone(),
-            lists,
-        };
-        written.push((cand.unwrap_or(usize::MAX), feature, round4(w)));
+        written.push((
+            cand.unwrap_or(usize::MAX),
+            Feature::base_rule(rule),
+            round4(w),
+        ));
     }
     for (c, &w) in correction.iter().enumerate() {
         if w != 0.0 {

@@ -476,17 +476,13 @@ pub fn fit_path_with_status(
     sample_weights: Option<&[f64]>,
     options: &PathOptions,
 ) -> Result<PathFit, ModelError> {
-    options.validate()?;
     fit(
         design,
         labels,
         sample_weights,
         None,
         options,
-        Schedule::Geometric {
-            count: options.lambdas,
-            min_ratio: options.min_ratio,
-        },
+        Schedule::of(options, None)?,
     )
 }
 
@@ -505,28 +501,13 @@ pub fn fit_path_at(
     options: &PathOptions,
     lambdas: &[f64],
 ) -> Result<PathFit, ModelError> {
-    options.validate_solver()?;
-    if lambdas.is_empty() {
-        return Err(invalid("lambdas", "[]".into(), "at least one λ"));
-    }
-    let mut previous = f64::INFINITY;
-    for &lambda in lambdas {
-        if !(lambda > 0.0 && lambda.is_finite() && lambda <= previous) {
-            return Err(invalid(
-                "lambdas",
-                format!("{lambdas:?}"),
-                "finite, positive and non-increasing",
-            ));
-        }
-        previous = lambda;
-    }
     fit(
         design,
         labels,
         sample_weights,
         None,
         options,
-        Schedule::Given(lambdas),
+        Schedule::of(options, Some(lambdas))?,
     )
 }
 
@@ -547,47 +528,14 @@ pub fn fit_path_with_offset(
     options: &PathOptions,
     lambdas: Option<&[f64]>,
 ) -> Result<PathFit, ModelError> {
-    match lambdas {
-        None => {
-            options.validate()?;
-            fit(
-                design,
-                labels,
-                sample_weights,
-                Some(offset),
-                options,
-                Schedule::Geometric {
-                    count: options.lambdas,
-                    min_ratio: options.min_ratio,
-                },
-            )
-        }
-        Some(lambdas) => {
-            options.validate_solver()?;
-            let mut previous = f64::INFINITY;
-            for &lambda in lambdas {
-                if !(lambda > 0.0 && lambda.is_finite() && lambda <= previous) {
-                    return Err(invalid(
-                        "lambdas",
-                        format!("{lambdas:?}"),
-                        "finite, positive and non-increasing",
-                    ));
-                }
-                previous = lambda;
-            }
-            if lambdas.is_empty() {
-                return Err(invalid("lambdas", "[]".into(), "at least one λ"));
-            }
-            fit(
-                design,
-                labels,
-                sample_weights,
-                Some(offset),
-                options,
-                Schedule::Given(lambdas),
-            )
-        }
-    }
+    fit(
+        design,
+        labels,
+        sample_weights,
+        Some(offset),
+        options,
+        Schedule::of(options, lambdas)?,
+    )
 }
 
 /// The `λ`s of a fit.
@@ -597,6 +545,37 @@ enum Schedule<'s> {
     Geometric { count: usize, min_ratio: f64 },
     /// Exactly these (validated: positive, finite, non-increasing).
     Given(&'s [f64]),
+}
+
+impl<'s> Schedule<'s> {
+    /// The schedule of `options`, or of the given `lambdas`, with the options checked: all of
+    /// them for a geometric path; for given `λ`s, those of the solver, and the `λ`s non-empty,
+    /// finite, positive and non-increasing.
+    fn of(options: &PathOptions, lambdas: Option<&'s [f64]>) -> Result<Self, ModelError> {
+        let Some(lambdas) = lambdas else {
+            options.validate()?;
+            return Ok(Schedule::Geometric {
+                count: options.lambdas,
+                min_ratio: options.min_ratio,
+            });
+        };
+        options.validate_solver()?;
+        if lambdas.is_empty() {
+            return Err(invalid("lambdas", "[]".into(), "at least one λ"));
+        }
+        let mut previous = f64::INFINITY;
+        for &lambda in lambdas {
+            if !(lambda > 0.0 && lambda.is_finite() && lambda <= previous) {
+                return Err(invalid(
+                    "lambdas",
+                    format!("{lambdas:?}"),
+                    "finite, positive and non-increasing",
+                ));
+            }
+            previous = lambda;
+        }
+        Ok(Schedule::Given(lambdas))
+    }
 }
 
 /// Checks the data and fits; the options are already validated.

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::features::{feature_engine, featurize, mine, toml_string, Feature};
+use super::features::{feature_engine, featurize, mine, postings, toml_string, Feature};
 use super::{counts, split, LearnError, MineOptions};
 use crate::engine::{ClassifyOptions, Engine};
 use crate::eval::{Counts, LabelledArticle};
@@ -262,22 +262,12 @@ pub fn suggest(
     let valid_rows = featurize(&features_engine, &valid);
 
     // Estimates: the lines each candidate fires on, and the rules that counted there.
-    let mut fires_train: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
-    for (i, row) in train_rows.iter().enumerate() {
-        for &f in row {
-            fires_train[f as usize].push(i);
-        }
-    }
-    let mut fires_valid: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
-    for (i, row) in valid_rows.iter().enumerate() {
-        for &f in row {
-            fires_valid[f as usize].push(i);
-        }
-    }
+    let fires_train = postings(&train_rows, candidates.len());
+    let fires_valid = postings(&valid_rows, candidates.len());
     let threshold = topic_def.threshold;
-    let estimate = |lines: &[Line], gold: &[bool], fires: &[usize], exclude: Option<usize>| {
+    let estimate = |lines: &[Line], gold: &[bool], fires: &[u32], exclude: Option<usize>| {
         let mut labels: Vec<bool> = lines.iter().map(|l| l.label).collect();
-        for &i in fires {
+        for i in fires.iter().map(|&i| i as usize) {
             labels[i] = match exclude {
                 None => true,
                 Some(r) => match lines[i].counted.iter().find(|c| c.0 == r) {
@@ -294,7 +284,7 @@ pub fn suggest(
         // A new rule.
         let fixed = on_train
             .iter()
-            .filter(|&&i| train_gold[i] && !train_lines[i].label)
+            .filter(|&&i| train_gold[i as usize] && !train_lines[i as usize].label)
             .count();
         if fixed >= mine_options.min_lines {
             let t = estimate(&train_lines, &train_gold, on_train, None);
@@ -310,7 +300,7 @@ pub fn suggest(
         }
         // Exclusions on the rules that counted on false positives where it fires.
         let mut by_rule: BTreeMap<usize, usize> = BTreeMap::new();
-        for &i in on_train {
+        for i in on_train.iter().map(|&i| i as usize) {
             let l = &train_lines[i];
             if !train_gold[i] && l.label {
                 for &(r, w) in &l.counted {
