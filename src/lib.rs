@@ -50,6 +50,7 @@ pub mod error;
 pub mod eval;
 pub mod import;
 pub mod learn;
+pub mod memory;
 pub mod metrics;
 pub mod pb;
 pub mod reload;

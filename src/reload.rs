@@ -196,6 +196,10 @@ impl Reloader {
         let previous = self.rules.swap(Arc::new(loaded));
         let current = self.rules.load();
         crate::metrics::record_rule_set(current.metric_labels(), Some(previous.metric_labels()));
+        // The previous rules are freed once the last call using them ends; what is free now
+        // goes back to the system.
+        drop(previous);
+        crate::memory::release_free_memory();
         Ok(outcome)
     }
 

@@ -12,6 +12,8 @@ use crate::rules::{
 };
 use crate::text::{tokenize, NormalizeOptions};
 
+use super::table::{KeyTable, PrefixIndex};
+
 /// Shortest wildcard prefix, in characters of the normalized word (`neg*` is fine, `ne*` is not).
 pub const MIN_PREFIX_CHARS: usize = 3;
 /// Most words in one phrase.
@@ -106,14 +108,6 @@ impl Node {
     }
 }
 
-/// Bytes of a prefix that the prefix head index looks at (MIN_PREFIX_CHARS characters are at
-/// least this many bytes).
-const PREFIX_HEAD_BYTES: usize = MIN_PREFIX_CHARS;
-
-fn head_key(head: &[u8]) -> u32 {
-    u32::from_le_bytes([head[0], head[1], head[2], 0])
-}
-
 /// A map from words to `V`, fast for short words: a word of at most 15 bytes is packed into a
 /// `u128` key (its bytes, zero-padded, and its length in the last byte), so a lookup hashes two
 /// machine words and compares integers instead of chasing a pointer to compare strings; longer
@@ -151,7 +145,7 @@ fn unpack(key: u128) -> String {
 
 impl<V: Copy> StrMap<V> {
     /// The value of `word`.
-    #[inline]
+    #[cfg(test)]
     pub fn get(&self, word: &str) -> Option<&V> {
         match pack(word) {
             Some(key) => self.short.get(&key),
@@ -172,10 +166,6 @@ impl<V: Copy> StrMap<V> {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.short.is_empty() && self.long.is_empty()
-    }
-
     /// Every word and its value (the words are copied out).
     pub fn iter(&self) -> impl Iterator<Item = (String, &V)> + '_ {
         self.short
@@ -194,24 +184,19 @@ pub(crate) struct CompiledLiteral {
 /// The dictionary of all atoms plus the literal table: built once per rule set.
 #[derive(Debug, Default)]
 pub(crate) struct Dictionary {
-    /// Folded keys, while building; [`Dictionary::finish`] moves them into `words`.
-    folded: StrMap<AtomId>,
+    /// Folded, exact and prefix keys while building; [`Dictionary::finish`] turns them into the
+    /// static tables below.
+    building: [StrMap<AtomId>; 3],
     /// Every folded word the dictionary knows: its folded atom ([`NO_ATOM`] if none), and
     /// whether an `{Exact}` key folds to it (then `exact` is looked up too). One lookup per
     /// word in the common case.
-    pub words: StrMap<(AtomId, bool)>,
-    pub exact: StrMap<AtomId>,
-    pub prefix: StrMap<AtomId>,
-    /// Shortest and longest prefix, in bytes, to bound the lookups per word.
-    pub prefix_bytes: (usize, usize),
-    /// For the first [`PREFIX_HEAD_BYTES`] bytes of the prefixes: the byte lengths of the
-    /// prefixes that start with them, as bits (bit `k` for length `k`, longer ones in bit 63).
-    /// A word looks up only those lengths, and most words none.
-    prefix_heads: FxHashMap<u32, u64>,
+    pub words: KeyTable<(AtomId, bool)>,
+    pub exact: KeyTable<AtomId>,
+    pub prefix: PrefixIndex,
     /// For each atom, the literals that start with it.
     pub starts: Vec<Vec<LitId>>,
     pub literals: Vec<CompiledLiteral>,
-    /// The key of each atom, by id (for lints).
+    /// The key of each atom, by id (for lints; emptied once the engine is built).
     pub keys: Vec<AtomKey>,
     literal_ids: FxHashMap<Box<[AtomId]>, LitId>,
     atom_count: u32,
@@ -241,17 +226,9 @@ impl Dictionary {
         let next = self.atom_count;
         let copy = key.clone();
         let (map, text) = match key {
-            AtomKey::Folded(t) => (&mut self.folded, t),
-            AtomKey::Exact(t) => (&mut self.exact, t),
-            AtomKey::Prefix(t) => {
-                let len = t.len();
-                self.prefix_bytes = if self.prefix.is_empty() {
-                    (len, len)
-                } else {
-                    (self.prefix_bytes.0.min(len), self.prefix_bytes.1.max(len))
-                };
-                (&mut self.prefix, t)
-            }
+            AtomKey::Folded(t) => (&mut self.building[0], t),
+            AtomKey::Exact(t) => (&mut self.building[1], t),
+            AtomKey::Prefix(t) => (&mut self.building[2], t),
         };
         let id = map.get_or_insert(&text, next);
         if id == next {
@@ -260,15 +237,6 @@ impl Dictionary {
             self.keys.push(copy);
         }
         id
-    }
-
-    /// The byte lengths of the prefixes that may start `folded`, as bits (see `prefix_heads`);
-    /// 0 when none can.
-    pub fn prefix_lengths(&self, folded: &str) -> u64 {
-        match folded.as_bytes().get(..PREFIX_HEAD_BYTES) {
-            Some(head) => self.prefix_heads.get(&head_key(head)).copied().unwrap_or(0),
-            None => 0,
-        }
     }
 
     fn literal(&mut self, atoms: Vec<AtomId>) -> LitId {
@@ -323,27 +291,23 @@ impl Dictionary {
         list.get(i).filter(|l| l.lit == lit)
     }
 
-    /// Drops build-time indexes; builds the word index and the prefix head index.
+    /// Drops build-time indexes; builds the static word, exact and prefix tables.
     pub fn finish(&mut self, options: NormalizeOptions) {
         self.literal_ids = FxHashMap::default();
-        let mut words = StrMap::default();
-        for (key, &atom) in std::mem::take(&mut self.folded).iter() {
+        let [folded, exact, prefix] = std::mem::take(&mut self.building);
+        let mut words: StrMap<(AtomId, bool)> = StrMap::default();
+        for (key, &atom) in folded.iter() {
             words.get_or_insert(&key, (atom, false));
         }
-        let mut folded = String::new();
-        for (exact, _) in self.exact.iter() {
-            folded.clear();
-            crate::text::fold_key(&exact, options, &mut folded);
-            words.get_or_insert_mut(&folded, (NO_ATOM, true)).1 = true;
+        let mut key = String::new();
+        for (exact, _) in exact.iter() {
+            key.clear();
+            crate::text::fold_key(&exact, options, &mut key);
+            words.get_or_insert_mut(&key, (NO_ATOM, true)).1 = true;
         }
-        self.words = words;
-        let mut heads: FxHashMap<u32, u64> = FxHashMap::default();
-        for (p, _) in self.prefix.iter() {
-            // A prefix has at least MIN_PREFIX_CHARS characters, so at least that many bytes.
-            let head = head_key(&p.as_bytes()[..PREFIX_HEAD_BYTES]);
-            *heads.entry(head).or_default() |= 1 << p.len().min(63);
-        }
-        self.prefix_heads = heads;
+        self.words = KeyTable::new(words.iter().map(|(k, v)| (k, *v)).collect());
+        self.exact = KeyTable::new(exact.iter().map(|(k, v)| (k, *v)).collect());
+        self.prefix = PrefixIndex::new(prefix.iter().map(|(k, v)| (k, *v)).collect());
     }
 }
 

@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::article::{Article, Field};
-use crate::text::{NormalizeOptions, Tokens};
+use std::ops::Range;
+
+use crate::text::{for_each_word, NormalizeOptions, Path, Word, WordScratch, WordSink};
 
 use super::compile::{AtomId, Dictionary, FieldMask, LitId, Node, MAX_PHRASE_WORDS, NO_ATOM};
+use super::table::HEAD_BYTES;
 
 /// An occurrence of a literal: words `[start, end)` of a field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -18,12 +21,28 @@ pub(crate) struct Occ {
 /// One field's words and, for each word, the atoms it matches (CSR layout).
 #[derive(Default)]
 pub(crate) struct FieldMatches {
-    pub tokens: Tokens,
+    /// Each word's byte range in the original field text, `end` exclusive.
+    spans: Vec<Range<usize>>,
     atoms: Vec<AtomId>,
     offsets: Vec<u32>,
+    /// The words with at least one atom, ascending.
+    hits: Vec<u32>,
+    /// Buffers of the tokenizer, and a folded key built for a prefix search.
+    scratch: WordScratch,
+    folded: String,
 }
 
 impl FieldMatches {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The original byte range of word `i`, `end` exclusive.
+    pub fn span(&self, i: usize) -> Range<usize> {
+        self.spans[i].clone()
+    }
+
     fn atoms_at(&self, i: usize) -> &[AtomId] {
         &self.atoms[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
@@ -51,7 +70,7 @@ impl MatchState {
 
     /// Words in both fields: what the buffers hold.
     pub fn word_count(&self) -> usize {
-        self.fields.iter().map(|f| f.tokens.len()).sum()
+        self.fields.iter().map(FieldMatches::len).sum()
     }
 
     /// Like [`MatchState::new`], reusing this state's buffers.
@@ -74,11 +93,12 @@ impl MatchState {
         occurrences.clear();
         for field in Field::ALL {
             let fm = &fields[field.index()];
-            for i in 0..fm.tokens.len() {
+            for &i in &fm.hits {
+                let i = i as usize;
                 for &atom in fm.atoms_at(i) {
                     for &lit in &dictionary.starts[atom as usize] {
                         let atoms = &dictionary.literals[lit as usize].atoms;
-                        let fits = i + atoms.len() <= fm.tokens.len()
+                        let fits = i + atoms.len() <= fm.len()
                             && atoms[1..]
                                 .iter()
                                 .enumerate()
@@ -250,48 +270,99 @@ impl MatchState {
     }
 }
 
-/// Tokenizes one field and looks every word up in the dictionary, into `out`'s buffers.
+/// Tokenizes one field and looks every word up in the dictionary as the tokenizer finds it,
+/// into `out`'s buffers.
 fn scan(text: &str, dictionary: &Dictionary, options: NormalizeOptions, out: &mut FieldMatches) {
-    out.tokens.fill(text, options);
-    let tokens = &out.tokens;
-    let atoms = &mut out.atoms;
-    let offsets = &mut out.offsets;
-    atoms.clear();
-    offsets.clear();
-    offsets.reserve(tokens.len() + 1);
-    offsets.push(0);
-    let (min_prefix, max_prefix) = dictionary.prefix_bytes;
-    for i in 0..tokens.len() {
-        let folded = tokens.folded(i);
-        if let Some(&(atom, exact)) = dictionary.words.get(folded) {
-            if atom != NO_ATOM {
-                atoms.push(atom);
-            }
-            if exact {
-                if let Some(&a) = dictionary.exact.get(tokens.exact(i)) {
-                    atoms.push(a);
-                }
-            }
+    out.spans.clear();
+    out.atoms.clear();
+    out.offsets.clear();
+    out.hits.clear();
+    out.offsets.push(0);
+    let mut scratch = std::mem::take(&mut out.scratch);
+    for_each_word(
+        text,
+        options,
+        Path::Fast,
+        &mut scratch,
+        &mut Lookup { dictionary, out },
+    );
+    out.scratch = scratch;
+}
+
+/// The atoms of a word found in the dictionary: its folded atom, and its exact one if any.
+#[inline(never)]
+fn push_word_atoms(
+    (atom, exact): (AtomId, bool),
+    word: &Word<'_>,
+    dictionary: &Dictionary,
+    atoms: &mut Vec<AtomId>,
+) {
+    if atom != NO_ATOM {
+        atoms.push(atom);
+    }
+    if exact {
+        if let Some(&a) = dictionary.exact.get_str(word.exact) {
+            atoms.push(a);
         }
-        let lengths = if !dictionary.prefix.is_empty() && folded.len() >= min_prefix {
-            dictionary.prefix_lengths(folded)
-        } else {
-            0
-        };
-        if lengths != 0 {
-            // Only the lengths some prefix with this word's first bytes has (bit 63: 63 or more).
-            for (b, _) in folded.char_indices().skip(1).chain([(folded.len(), ' ')]) {
-                if b > max_prefix {
-                    break;
-                }
-                if b >= min_prefix && lengths & (1 << b.min(63)) != 0 {
-                    if let Some(&a) = dictionary.prefix.get(&folded[..b]) {
-                        atoms.push(a);
-                    }
-                }
-            }
+    }
+}
+
+/// The atoms of the wildcard prefixes of a word.
+#[inline(never)]
+fn push_prefix_atoms(word: &Word<'_>, dictionary: &Dictionary, out: &mut FieldMatches) {
+    let prefix = &dictionary.prefix;
+    let folded_len = word.folded.map_or(word.exact.len(), str::len);
+    if folded_len < prefix.min_bytes {
+        return;
+    }
+    // Every prefix has at least HEAD_BYTES bytes, so the folded key has them too.
+    let may = match word.folded {
+        Some(folded) => prefix.may_start(&folded.as_bytes()[..HEAD_BYTES]),
+        None => {
+            let e = word.exact.as_bytes();
+            let head: [u8; HEAD_BYTES] = std::array::from_fn(|i| e[i].to_ascii_lowercase());
+            prefix.may_start(&head)
         }
-        offsets.push(atoms.len() as u32);
+    };
+    if may {
+        let mut folded = std::mem::take(&mut out.folded);
+        prefix.prefixes_of(word.folded_in(&mut folded), &mut out.atoms);
+        out.folded = folded;
+    }
+}
+
+/// Looks each word up as [`for_each_word`] finds it.
+struct Lookup<'a> {
+    dictionary: &'a Dictionary,
+    out: &'a mut FieldMatches,
+}
+
+impl WordSink for Lookup<'_> {
+    #[inline(always)]
+    fn word(&mut self, word: Word<'_>) {
+        let dictionary = self.dictionary;
+        let out = &mut *self.out;
+        out.spans.push(word.span.clone());
+        let before = out.atoms.len();
+        if let Some(&entry) = dictionary
+            .words
+            .get(word.folded_hash(), |key| word.folded_is(key))
+        {
+            push_word_atoms(entry, &word, dictionary, &mut out.atoms);
+        }
+        if !dictionary.prefix.is_empty() {
+            push_prefix_atoms(&word, dictionary, out);
+        }
+        if out.atoms.len() > before {
+            out.hits.push(out.spans.len() as u32 - 1);
+        }
+        out.offsets.push(out.atoms.len() as u32);
+    }
+
+    fn extend_last(&mut self, end: usize) {
+        if let Some(last) = self.out.spans.last_mut() {
+            last.end = end;
+        }
     }
 }
 

@@ -37,6 +37,7 @@ mod compile;
 mod eval;
 mod lint;
 mod result;
+mod table;
 
 use std::fmt;
 use std::sync::Arc;
@@ -486,6 +487,8 @@ impl Engine {
         }
         let complete = complete && !has_errors(&diagnostics);
         diagnostics.extend(lint::lint(set, &inner, complete));
+        // Only the lints read the atoms' keys.
+        inner.dictionary.keys = Vec::new();
         inner.warnings = diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning)
@@ -533,7 +536,12 @@ impl Engine {
         options: &ClassifyOptions,
     ) -> Result<Classification, ClassifyError> {
         let inner = &*self.inner;
-        let mut wanted = vec![options.topics.is_empty(); inner.topics.len()];
+        // The match buffers of this thread's previous article, refilled (no allocation once they
+        // are large enough); put back below unless they grew past MAX_KEPT_WORDS.
+        let mut scratch = SCRATCH.take().unwrap_or_default();
+        let mut wanted = std::mem::take(&mut scratch.wanted);
+        wanted.clear();
+        wanted.resize(inner.topics.len(), options.topics.is_empty());
         for (index, topic) in options.topics.iter().enumerate() {
             match inner.topic_index.get(topic.as_str()) {
                 Some(&i) => wanted[i] = true,
@@ -546,13 +554,11 @@ impl Engine {
             }
         }
 
-        // The match buffers of this thread's previous article, refilled (no allocation once they
-        // are large enough); put back below unless they grew past MAX_KEPT_WORDS.
-        let mut scratch = SCRATCH.take().unwrap_or_default();
         scratch
             .state
             .fill(article, &inner.dictionary, inner.options);
         let result = self.score(&mut scratch, article, options, &wanted);
+        scratch.wanted = wanted;
         if scratch.state.word_count() <= MAX_KEPT_WORDS {
             SCRATCH.set(Some(scratch));
         }
@@ -602,6 +608,7 @@ impl Engine {
             state,
             candidates,
             fired,
+            wanted: _,
             occs,
             spans,
             items,
@@ -736,6 +743,8 @@ impl Inner {
 struct Scratch {
     /// The article's words and literal occurrences.
     state: MatchState,
+    /// For each topic, whether the caller asked for it.
+    wanted: Vec<bool>,
     /// Rules with a literal in the text (plus those that need none).
     candidates: Vec<u32>,
     /// Rules that fired: topic, rule, their occurrences in `occs`.
@@ -800,9 +809,9 @@ pub fn confidence(score: f64, threshold: f64) -> f64 {
 }
 
 fn span(state: &MatchState, article: &Article<'_>, occ: &Occ) -> Span {
-    let tokens = &state.fields[occ.field.index()].tokens;
-    let start = tokens.span(occ.start as usize).start;
-    let end = tokens.span(occ.end as usize - 1).end;
+    let words = &state.fields[occ.field.index()];
+    let start = words.span(occ.start as usize).start;
+    let end = words.span(occ.end as usize - 1).end;
     Span {
         field: occ.field,
         start,

@@ -53,9 +53,13 @@ use std::ops::Range;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
+mod fast;
 mod offsets;
 
+pub(crate) use fast::{key_hash, lowercase_key_hash};
 pub use offsets::{convert_offsets, OffsetEncoding};
+
+use fast::{Fast, FastChars};
 
 /// How text is normalized; set once per rule set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,8 +87,8 @@ struct TokenRecord {
 pub struct Tokens {
     keys: String,
     records: Vec<TokenRecord>,
-    /// Buffers reused by [`Tokens::fill`]: the exact key being built, the parts of a word.
-    scratch: (String, Vec<Range<usize>>),
+    /// Buffers reused by [`Tokens::fill`].
+    scratch: WordScratch,
 }
 
 impl Tokens {
@@ -148,7 +152,10 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn build(original: &'a str, options: NormalizeOptions) -> View<'a> {
+    /// The view of `original`. With `fast`, a non-ASCII region made only of characters the table
+    /// knows is mapped through it; any other region, and every region without `fast`, goes
+    /// through grapheme clustering and NFKC (the general path, the reference).
+    fn build(original: &'a str, options: NormalizeOptions, fast: Option<&FastChars>) -> View<'a> {
         if original.is_ascii() {
             return View {
                 text: std::borrow::Cow::Borrowed(original),
@@ -184,6 +191,12 @@ impl<'a> View<'a> {
             while k < bytes.len() && !bytes[k].is_ascii() {
                 k += 1;
             }
+            if let Some(table) = fast {
+                if view.push_fast(original, unicode_start..j, j..k, table) {
+                    i = k;
+                    continue;
+                }
+            }
             let region = &original[unicode_start..k];
             for (offset, cluster) in region.grapheme_indices(true) {
                 let start = unicode_start + offset;
@@ -203,6 +216,42 @@ impl<'a> View<'a> {
             i = k;
         }
         view
+    }
+
+    /// Appends the view of `original[rest]` (non-ASCII, after the ASCII character(s) `lead`)
+    /// through `table`, when every character of it is in the table; `false`, with nothing
+    /// appended, when one is not.
+    fn push_fast(
+        &mut self,
+        original: &str,
+        lead: Range<usize>,
+        rest: Range<usize>,
+        table: &FastChars,
+    ) -> bool {
+        let region = &original[rest.clone()];
+        if !region.chars().all(|c| table.map(c).is_some()) {
+            return false;
+        }
+        self.push_identity(original, lead);
+        for (offset, c) in region.char_indices() {
+            let start = rest.start + offset;
+            match table.map(c) {
+                Some(Fast::Ascii(bytes, len)) => {
+                    if len > 0 {
+                        self.segments.push(Segment {
+                            view_start: self.text.len() as u32,
+                            orig_start: start as u32,
+                            orig_len: c.len_utf8() as u32,
+                            identity: false,
+                        });
+                        let ascii = std::str::from_utf8(&bytes[..len]).expect("ASCII");
+                        self.text.to_mut().push_str(ascii);
+                    }
+                }
+                _ => self.push_identity(original, start..start + c.len_utf8()),
+            }
+        }
+        true
     }
 
     fn push_identity(&mut self, original: &str, range: Range<usize>) {
@@ -322,47 +371,150 @@ pub fn tokenize(text: &str, options: NormalizeOptions) -> Tokens {
 impl Tokens {
     /// Replaces the contents with the words of `text`, like [`tokenize`], reusing the buffers.
     pub(crate) fn fill(&mut self, text: &str, options: NormalizeOptions) {
-        let (mut exact, mut parts) = std::mem::take(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
         self.keys.clear();
         self.records.clear();
-        fill_tokens(text, options, self, &mut exact, &mut parts, true);
-        self.scratch = (exact, parts);
+        for_each_word(text, options, Path::Fast, &mut scratch, self);
+        self.scratch = scratch;
     }
 }
 
-fn fill_tokens(
+impl WordSink for Tokens {
+    fn word(&mut self, word: Word<'_>) {
+        let exact_start = self.keys.len() as u32;
+        self.keys.push_str(word.exact);
+        let exact_end = self.keys.len() as u32;
+        let fold = match word.folded {
+            Some(folded) => {
+                self.keys.push_str(folded);
+                exact_end..self.keys.len() as u32
+            }
+            None if word.exact.bytes().any(|b| b.is_ascii_uppercase()) => {
+                self.keys.push_str(word.exact);
+                self.keys[exact_end as usize..].make_ascii_lowercase();
+                exact_end..self.keys.len() as u32
+            }
+            None => exact_start..exact_end,
+        };
+        self.records.push(TokenRecord {
+            fold,
+            exact: exact_start..exact_end,
+            span: word.span,
+        });
+    }
+
+    fn extend_last(&mut self, end: usize) {
+        if let Some(last) = self.records.last_mut() {
+            last.span.end = end;
+        }
+    }
+}
+
+/// One word as [`for_each_word`] finds it.
+#[derive(Clone, Debug)]
+pub(crate) struct Word<'k> {
+    /// Byte range in the original text, `end` exclusive.
+    pub span: Range<usize>,
+    /// The exact key (see the module doc).
+    pub exact: &'k str,
+    /// The folded key; `None` when it is the ASCII lowercase of `exact` (a plain ASCII word,
+    /// whose key is then never built: [`Word::folded_hash`] lowercases as it hashes).
+    pub folded: Option<&'k str>,
+}
+
+impl Word<'_> {
+    /// [`key_hash`] of the folded key.
+    #[inline]
+    pub fn folded_hash(&self) -> u64 {
+        match self.folded {
+            Some(folded) => key_hash(folded.as_bytes()),
+            None => lowercase_key_hash(self.exact.as_bytes()),
+        }
+    }
+
+    /// Whether the folded key equals `key` (a folded key, as the dictionary stores it).
+    #[inline]
+    pub fn folded_is(&self, key: &[u8]) -> bool {
+        match self.folded {
+            Some(folded) => folded.as_bytes() == key,
+            None => self.exact.as_bytes().eq_ignore_ascii_case(key),
+        }
+    }
+
+    /// The folded key, written into `buf` when it is not already at hand.
+    pub fn folded_in<'b>(&'b self, buf: &'b mut String) -> &'b str {
+        match self.folded {
+            Some(folded) => folded,
+            None => {
+                buf.clear();
+                buf.push_str(self.exact);
+                buf.make_ascii_lowercase();
+                buf
+            }
+        }
+    }
+}
+
+/// What receives the words of a text, in order.
+pub(crate) trait WordSink {
+    /// The next word.
+    fn word(&mut self, word: Word<'_>);
+    /// The last word's span now ends at `end` (a possessive after an abbreviation, `U.K.’s`).
+    fn extend_last(&mut self, end: usize);
+}
+
+/// Which implementation [`for_each_word`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// Every fast path: the table-driven view ([`FastChars`]), ASCII word segmentation for
+    /// pieces of ASCII and boundary characters, plain words passed on without building keys.
+    Fast,
+    /// The reference: grapheme clustering and NFKC for all non-ASCII text, `unicode-segmentation`
+    /// for every non-ASCII piece, every word through the general key code. Property tests check
+    /// that both give the same words.
+    #[cfg_attr(not(test), allow(dead_code))]
+    General,
+}
+
+/// Buffers of [`for_each_word`], reused from call to call.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WordScratch {
+    exact: String,
+    folded: String,
+    parts: Vec<Range<usize>>,
+}
+
+/// Finds the words of `text` (see the module doc) and gives each to `sink`, in order.
+pub(crate) fn for_each_word(
     text: &str,
     options: NormalizeOptions,
-    tokens: &mut Tokens,
-    exact: &mut String,
-    parts: &mut Vec<Range<usize>>,
-    fast: bool,
+    path: Path,
+    scratch: &mut WordScratch,
+    sink: &mut impl WordSink,
 ) {
-    let view = View::build(text, options);
+    let table = match path {
+        Path::Fast => Some(FastChars::get(options)),
+        Path::General => None,
+    };
+    let view = View::build(text, options, table);
     let v: &str = &view.text;
-    tokens.keys.reserve(v.len() * 2);
-    tokens.records.reserve(v.len() / 5 + 1);
+    let WordScratch {
+        exact,
+        folded,
+        parts,
+    } = scratch;
     // View end of the previous word, to attach a possessive `'s` after an abbreviation.
     let mut previous_end = usize::MAX;
-    for (offset, segment, plain) in WordSegments::new(v) {
-        if fast && plain && (segment.len() != 1 || !segment.eq_ignore_ascii_case("s")) {
+    for (offset, segment, plain) in WordSegments::with_table(v, table) {
+        if path == Path::Fast && plain && (segment.len() != 1 || !segment.eq_ignore_ascii_case("s"))
+        {
             // The common case: an ASCII word without periods, colons or apostrophes. Its exact
-            // key is itself; its folded key is its lowercase, stored once when it is lowercase.
+            // key is itself; its folded key is its lowercase.
             let end = offset + segment.len();
-            let exact_start = tokens.keys.len() as u32;
-            tokens.keys.push_str(segment);
-            let exact_end = tokens.keys.len() as u32;
-            let fold = if segment.bytes().any(|b| b.is_ascii_uppercase()) {
-                tokens.keys.push_str(segment);
-                tokens.keys[exact_end as usize..].make_ascii_lowercase();
-                exact_end..tokens.keys.len() as u32
-            } else {
-                exact_start..exact_end
-            };
-            tokens.records.push(TokenRecord {
-                fold,
-                exact: exact_start..exact_end,
+            sink.word(Word {
                 span: view.original_range(offset..end),
+                exact: segment,
+                folded: None,
             });
             previous_end = end;
             continue;
@@ -378,14 +530,13 @@ fn fill_tokens(
             if !has_alphanumeric(word) {
                 continue;
             }
-            if word.eq_ignore_ascii_case("s") && previous_end != usize::MAX {
-                if let Some(last) = tokens.records.last_mut() {
-                    if &v[previous_end..start] == "'" {
-                        last.span.end = view.original_range(start..end).end;
-                        previous_end = end;
-                        continue;
-                    }
-                }
+            if word.eq_ignore_ascii_case("s")
+                && previous_end != usize::MAX
+                && &v[previous_end..start] == "'"
+            {
+                sink.extend_last(view.original_range(start..end).end);
+                previous_end = end;
+                continue;
             }
             exact_key(word, exact);
             if exact.is_empty() {
@@ -398,15 +549,12 @@ fn fill_tokens(
             {
                 end += 1;
             }
-            let exact_start = tokens.keys.len() as u32;
-            tokens.keys.push_str(exact);
-            let exact_end = tokens.keys.len() as u32;
-            fold_key(exact, options, &mut tokens.keys);
-            let fold_end = tokens.keys.len() as u32;
-            tokens.records.push(TokenRecord {
-                fold: exact_end..fold_end,
-                exact: exact_start..exact_end,
+            folded.clear();
+            fold_key(exact, options, folded);
+            sink.word(Word {
                 span: view.original_range(start..end),
+                exact,
+                folded: Some(folded),
             });
             previous_end = end;
         }
@@ -481,10 +629,18 @@ pub(crate) struct WordSegments<'a> {
     ascii: Range<usize>,
     /// The segments of a non-ASCII piece, and the piece's offset.
     unicode: Option<(usize, unicode_segmentation::UWordBoundIndices<'a>)>,
+    /// With a table, a piece whose only non-ASCII characters are [`Fast::Keep`] ones (word
+    /// boundaries on both sides) is segmented like ASCII, their bytes counting as punctuation.
+    table: Option<&'static FastChars>,
 }
 
 impl<'a> WordSegments<'a> {
+    #[cfg(test)]
     pub(crate) fn new(text: &'a str) -> Self {
+        WordSegments::with_table(text, None)
+    }
+
+    pub(crate) fn with_table(text: &'a str, table: Option<&'static FastChars>) -> Self {
         // An all-ASCII text is one piece: without Extend characters, separators are plain
         // boundaries.
         let ascii = text.is_ascii();
@@ -493,7 +649,22 @@ impl<'a> WordSegments<'a> {
             pos: if ascii { text.len() } else { 0 },
             ascii: if ascii { 0..text.len() } else { 0..0 },
             unicode: None,
+            table,
         }
+    }
+
+    /// Whether the piece `text[range]` can be segmented like ASCII.
+    fn ascii_like(&self, range: Range<usize>) -> bool {
+        let piece = &self.text.as_bytes()[range.clone()];
+        if piece.is_ascii() {
+            return true;
+        }
+        let Some(table) = self.table else {
+            return false;
+        };
+        self.text[range]
+            .chars()
+            .all(|c| c.is_ascii() || table.map(c) == Some(Fast::Keep))
     }
 
     /// The next word run of the ASCII piece, if any, and whether it is *plain*: only letters,
@@ -521,6 +692,12 @@ impl<'a> WordSegments<'a> {
         let mut plain = true;
         let mut alphanumeric = ascii_class(bytes[i]) != ExtendNumLet;
         i += 1;
+        // Most words are letters and digits only: run through them before looking at pairs.
+        if alphanumeric {
+            while i < end && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+        }
         while i < end {
             let (before, here) = (ascii_class(bytes[i - 1]), ascii_class(bytes[i]));
             match (before, here) {
@@ -582,7 +759,7 @@ impl<'a> Iterator for WordSegments<'a> {
                 i += 1;
             }
             self.pos = i;
-            if bytes[content..i].is_ascii() {
+            if self.ascii_like(content..i) {
                 self.ascii = content..i;
             } else {
                 let piece = &self.text[start..i];
@@ -889,6 +1066,30 @@ mod segmentation_properties {
         "(",
         "\u{5d0}",
         "\u{ff21}",
+        // What the fast path maps by table (issue #15): curly quotes and apostrophes, dashes,
+        // no-break and thin spaces, soft hyphen, ellipsis, accented Latin, other punctuation.
+        "\u{2019}",
+        "\u{2018}",
+        "\u{201C}",
+        "\u{201D}",
+        "\u{2013}",
+        "\u{2014}",
+        "\u{2009}",
+        "\u{202F}",
+        "\u{AD}",
+        "\u{2026}",
+        "\u{200B}",
+        "é",
+        "É",
+        "ñ",
+        "\u{2022}",
+        "°",
+        "£",
+        "\u{B7}",
+        "\u{2027}",
+        "\u{2024}",
+        "\u{2bc}",
+        "™",
     ];
 
     /// The segments with a letter or digit, as [`WordSegments`] gives them; checks that `plain`
@@ -910,10 +1111,21 @@ mod segmentation_properties {
     }
 
     fn words(text: &str, fast: bool) -> Vec<(String, String, std::ops::Range<usize>)> {
+        let path = if fast {
+            super::Path::Fast
+        } else {
+            super::Path::General
+        };
+        words_with(text, path, super::NormalizeOptions::default())
+    }
+
+    fn words_with(
+        text: &str,
+        path: super::Path,
+        options: super::NormalizeOptions,
+    ) -> Vec<(String, String, std::ops::Range<usize>)> {
         let mut tokens = super::Tokens::default();
-        let (mut exact, mut parts) = (String::new(), Vec::new());
-        let options = super::NormalizeOptions::default();
-        super::fill_tokens(text, options, &mut tokens, &mut exact, &mut parts, fast);
+        super::for_each_word(text, options, path, &mut Default::default(), &mut tokens);
         (0..tokens.len())
             .map(|i| {
                 (
@@ -925,8 +1137,72 @@ mod segmentation_properties {
             .collect()
     }
 
+    /// The view's text and segments, as comparable values.
+    fn view(text: &str, fast: bool, options: super::NormalizeOptions) -> (String, String) {
+        let table = fast.then(|| super::FastChars::get(options));
+        let view = super::View::build(text, options, table);
+        (view.text.to_string(), format!("{:?}", view.segments))
+    }
+
+    const SENSITIVE: super::NormalizeOptions = super::NormalizeOptions {
+        accent_sensitive: true,
+    };
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// The table-driven view equals the general one, segment for segment (issue #15).
+        #[test]
+        fn fast_view_equals_general_view(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+        ) {
+            let text: String = parts.concat();
+            for options in [super::NormalizeOptions::default(), SENSITIVE] {
+                prop_assert_eq!(view(&text, true, options), view(&text, false, options), "text {:?}", text);
+            }
+        }
+
+        /// Every fast path together (view, segmentation, plain words) finds the same words, keys
+        /// and spans as the general path, in both normalization modes (issue #15).
+        #[test]
+        fn fast_words_equal_general_words(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+        ) {
+            let text: String = parts.concat();
+            for options in [super::NormalizeOptions::default(), SENSITIVE] {
+                prop_assert_eq!(
+                    words_with(&text, super::Path::Fast, options),
+                    words_with(&text, super::Path::General, options),
+                    "text {:?}", text
+                );
+            }
+        }
+
+        #[test]
+        fn fast_words_equal_general_words_on_any_text(text in "\\PC{0,40}") {
+            for options in [super::NormalizeOptions::default(), SENSITIVE] {
+                prop_assert_eq!(
+                    words_with(&text, super::Path::Fast, options),
+                    words_with(&text, super::Path::General, options),
+                    "text {:?}", text
+                );
+            }
+        }
+
+        /// Segmenting a view with boundary characters like ASCII gives unicode-segmentation's
+        /// word segments.
+        #[test]
+        fn table_segments_equal_unicode_segmentation(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+        ) {
+            let text: String = parts.concat();
+            let table = super::FastChars::get(super::NormalizeOptions::default());
+            let fast: Vec<(usize, &str)> = WordSegments::with_table(&text, Some(table))
+                .filter(|(_, s, _)| s.chars().any(char::is_alphanumeric))
+                .map(|(o, s, _)| (o, s))
+                .collect();
+            prop_assert_eq!(fast, reference(&text), "text {:?}", text);
+        }
 
         /// The plain-word fast path of tokenization gives the same keys and spans as the general
         /// path.
