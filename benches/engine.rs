@@ -9,7 +9,9 @@
 //!   (leftmost-longest, ASCII case-insensitive) over the literals of the same rules, counting
 //!   matches;
 //! - `tokenize`: normalization and tokenization only;
-//! - `compile/<rules>`: `Engine::from_toml` (parse, compile, examples, lints) of each rule set.
+//! - `compile/<rules>`: `Engine::check_with` (parse, compile, examples, lints) of each rule set;
+//! - `seed-article/...`: the seed article alone with the default rules, as sent and with its
+//!   typographic punctuation written in ASCII.
 //!
 //! Throughput is in corpus bytes; `scripts/bench-summary.py` turns criterion's estimates into the
 //! ratios of BENCHMARKS.md.
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rubric::rules::{ListFiles, NoListFiles};
 use rubric::text::{tokenize, NormalizeOptions};
 use rubric::{Article, ClassifyOptions, Engine, RuleSet};
 
@@ -67,8 +70,10 @@ fn engine_benches(c: &mut Criterion) {
         })
     });
     for (name, toml) in &sets {
-        let engine = Engine::from_toml(name, toml).expect("rule set loads");
-        let set = RuleSet::from_toml(name, toml).expect("rule set parses");
+        let engine = load(name, toml);
+        let set = RuleSet::load(name, toml, lists(name))
+            .0
+            .expect("rule set parses");
         let literals = support::literals(&set);
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
@@ -118,6 +123,17 @@ fn engine_benches(c: &mut Criterion) {
     group.bench_function("classify/evidence/default", |b| {
         b.iter(|| engine.classify(&seed_article, &ClassifyOptions::default()))
     });
+    // The same article with its typographic punctuation written in ASCII (issue #15: the
+    // non-ASCII one should cost at most 1.5x this).
+    let ascii_seed = ascii_punctuation(seed);
+    let ascii_article = Article {
+        id: "",
+        title: "",
+        body: &ascii_seed,
+    };
+    group.bench_function("classify/evidence/default-ascii-punctuation", |b| {
+        b.iter(|| engine.classify(&ascii_article, &ClassifyOptions::default()))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("compile");
@@ -125,11 +141,40 @@ fn engine_benches(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(10));
     for (name, toml) in &sets {
-        group.bench_function(*name, |b| {
-            b.iter(|| Engine::from_toml(name, toml).expect("rule set loads"))
-        });
+        group.bench_function(*name, |b| b.iter(|| load(name, toml)));
     }
     group.finish();
+}
+
+/// The list files of a rule set: the embedded ones for the default rules (which name list
+/// files), none for the others.
+fn lists(name: &str) -> &'static dyn ListFiles {
+    if name == "default" {
+        &rubric::DEFAULT_LISTS
+    } else {
+        &NoListFiles
+    }
+}
+
+/// Parses, checks and compiles a rule set of [`rule_sets`].
+fn load(name: &str, toml: &str) -> Engine {
+    Engine::check_with(name, toml, lists(name))
+        .0
+        .expect("rule set loads")
+}
+
+/// `text` with curly quotes and apostrophes, dashes, no-break spaces and ellipses in ASCII.
+fn ascii_punctuation(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' => "'".to_owned(),
+            '\u{201C}' | '\u{201D}' => "\"".to_owned(),
+            '\u{2013}' | '\u{2014}' => "-".to_owned(),
+            '\u{00A0}' => " ".to_owned(),
+            '\u{2026}' => "...".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 criterion_group!(benches, engine_benches);

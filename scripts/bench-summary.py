@@ -16,7 +16,10 @@ ARTICLES = None
 
 
 def median_ns(group, *parts):
+    # criterion keeps the last run in new/, and in base/ when it saved it as the baseline
     path = root.joinpath(group, *parts, "new", "estimates.json")
+    if not path.exists():
+        path = root.joinpath(group, *parts, "base", "estimates.json")
     if not path.exists():
         return None
     return json.loads(path.read_text())["median"]["point_estimate"]
@@ -67,3 +70,12 @@ if "synthetic-1k" in per_article and "synthetic-100k" in per_article:
 if "synthetic-1k" in per_article and "synthetic-1k+99k-reversed" in per_article:
     a, b = per_article["synthetic-1k"], per_article["synthetic-1k+99k-reversed"]
     print(f"time per article, 1k + 99k reversed rules / 1k rules: {b[0] / a[0]:.2f}x with evidence, {b[1] / a[1]:.2f}x without")
+
+seed = median_ns("seed-article", "classify_evidence_default")
+seed_ascii = median_ns("seed-article", "classify_evidence_default-ascii-punctuation")
+if seed and seed_ascii:
+    print()
+    print(
+        f"seed article (default rules, evidence): {seed / 1000:.1f} us; with ASCII punctuation "
+        f"{seed_ascii / 1000:.1f} us; ratio {seed / seed_ascii:.2f}x"
+    )

@@ -655,6 +655,20 @@ impl Engine {
                 continue;
             }
             let group = &fired[first..next];
+            if group.is_empty() {
+                // No rule of the topic fired (most topics of most articles).
+                let score = 0.0;
+                if !options.min_score.is_some_and(|min| score < min) {
+                    topics.push(TopicScore {
+                        topic: inner.topic_ids[t].clone(),
+                        score,
+                        confidence: confidence(score, topic.threshold),
+                        label: score >= topic.threshold,
+                        evidence: Vec::new(),
+                    });
+                }
+                continue;
+            }
             items.clear();
             ranges.clear();
             for (k, (_, r, range)) in group.iter().enumerate() {

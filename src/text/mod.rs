@@ -304,6 +304,16 @@ impl<'a> View<'a> {
         &self.segments[i]
     }
 
+    /// Whether the view holds only ASCII and [`Fast::Keep`] characters, so that it can be
+    /// segmented like ASCII.
+    fn ascii_like(&self, table: &FastChars) -> bool {
+        self.text.is_ascii()
+            || self
+                .text
+                .chars()
+                .all(|c| c.is_ascii() || table.map(c) == Some(Fast::Keep))
+    }
+
     /// Maps a view range `[start, end)` to the original.
     fn original_range(&self, range: Range<usize>) -> Range<usize> {
         if matches!(self.text, std::borrow::Cow::Borrowed(_)) {
@@ -505,7 +515,7 @@ pub(crate) fn for_each_word(
     } = scratch;
     // View end of the previous word, to attach a possessive `'s` after an abbreviation.
     let mut previous_end = usize::MAX;
-    for (offset, segment, plain) in WordSegments::with_table(v, table) {
+    let mut segment_words = |offset: usize, segment: &str, plain: bool| {
         if path == Path::Fast && plain && (segment.len() != 1 || !segment.eq_ignore_ascii_case("s"))
         {
             // The common case: an ASCII word without periods, colons or apostrophes. Its exact
@@ -517,10 +527,10 @@ pub(crate) fn for_each_word(
                 folded: None,
             });
             previous_end = end;
-            continue;
+            return;
         }
         if !has_alphanumeric(segment) {
-            continue;
+            return;
         }
         split_word(segment, parts);
         for part in parts.iter().cloned() {
@@ -557,6 +567,23 @@ pub(crate) fn for_each_word(
                 folded: Some(folded),
             });
             previous_end = end;
+        }
+    };
+    match table {
+        // A view of ASCII and boundary characters only (most news text once the table has mapped
+        // it): one tight loop over its bytes.
+        Some(table) if view.ascii_like(table) => {
+            let bytes = v.as_bytes();
+            let mut at = 0;
+            while let Some((start, end, plain)) = next_ascii_segment(bytes, at, bytes.len()) {
+                segment_words(start, &v[start..end], plain);
+                at = end;
+            }
+        }
+        _ => {
+            for (offset, segment, plain) in WordSegments::with_table(v, table) {
+                segment_words(offset, segment, plain);
+            }
         }
     }
 }
@@ -670,60 +697,79 @@ impl<'a> WordSegments<'a> {
     /// The next word run of the ASCII piece, if any, and whether it is *plain*: only letters,
     /// digits and `_`, with at least one letter or digit.
     fn next_ascii(&mut self) -> Option<(usize, &'a str, bool)> {
-        use AsciiClass::*;
-        let bytes = self.text.as_bytes();
         let end = self.ascii.end;
-        let class_at = |i: usize| {
-            if i < end {
-                ascii_class(bytes[i])
-            } else {
-                Other
+        match next_ascii_segment(self.text.as_bytes(), self.ascii.start, end) {
+            Some((start, stop, plain)) => {
+                self.ascii = stop..end;
+                Some((start, &self.text[start..stop], plain))
             }
-        };
-        let mut i = self.ascii.start;
-        while i < end && !matches!(ascii_class(bytes[i]), Letter | Numeric | ExtendNumLet) {
+            None => {
+                self.ascii = end..end;
+                None
+            }
+        }
+    }
+}
+
+/// The first word run of `bytes[from..end]` (ASCII, or bytes of characters that are word
+/// boundaries on both sides, which count as punctuation): `(start, end, plain)`, where *plain*
+/// means only letters, digits and `_`, with at least one letter or digit. UAX #29 rules WB5..WB13b
+/// for ASCII.
+#[inline(always)]
+fn next_ascii_segment(bytes: &[u8], from: usize, end: usize) -> Option<(usize, usize, bool)> {
+    use AsciiClass::*;
+    let class_at = |i: usize| {
+        if i < end {
+            ascii_class(bytes[i])
+        } else {
+            Other
+        }
+    };
+    let mut i = from;
+    while i < end && !matches!(ascii_class(bytes[i]), Letter | Numeric | ExtendNumLet) {
+        i += 1;
+    }
+    if i >= end {
+        return None;
+    }
+    let start = i;
+    let mut plain = true;
+    let mut alphanumeric = ascii_class(bytes[i]) != ExtendNumLet;
+    i += 1;
+    // Most words are letters and digits only: run through them before looking at pairs.
+    if alphanumeric {
+        while i < end && bytes[i].is_ascii_alphanumeric() {
             i += 1;
         }
-        if i >= end {
-            self.ascii = end..end;
-            return None;
+        // Ended by a space or punctuation that no rule joins across: a plain word.
+        if i >= end || ascii_class(bytes[i]) == Other {
+            return Some((start, i, true));
         }
-        let start = i;
-        let mut plain = true;
-        let mut alphanumeric = ascii_class(bytes[i]) != ExtendNumLet;
-        i += 1;
-        // Most words are letters and digits only: run through them before looking at pairs.
-        if alphanumeric {
-            while i < end && bytes[i].is_ascii_alphanumeric() {
-                i += 1;
-            }
-        }
-        while i < end {
-            let (before, here) = (ascii_class(bytes[i - 1]), ascii_class(bytes[i]));
-            match (before, here) {
-                // WB5, WB8, WB9, WB10, WB13a, WB13b.
-                (Letter | Numeric, Letter | Numeric)
-                | (Letter | Numeric | ExtendNumLet, ExtendNumLet)
-                | (ExtendNumLet, Letter | Numeric) => {
-                    alphanumeric |= here != ExtendNumLet;
-                    i += 1
-                }
-                // WB6, WB7: letter (MidLetter | MidNumLetQ) letter.
-                (Letter, MidLetter | MidNumLet) if class_at(i + 1) == Letter => {
-                    plain = false;
-                    i += 2
-                }
-                // WB11, WB12: digit (MidNum | MidNumLetQ) digit.
-                (Numeric, MidNum | MidNumLet) if class_at(i + 1) == Numeric => {
-                    plain = false;
-                    i += 2
-                }
-                _ => break,
-            }
-        }
-        self.ascii = i..end;
-        Some((start, &self.text[start..i], plain && alphanumeric))
     }
+    while i < end {
+        let (before, here) = (ascii_class(bytes[i - 1]), ascii_class(bytes[i]));
+        match (before, here) {
+            // WB5, WB8, WB9, WB10, WB13a, WB13b.
+            (Letter | Numeric, Letter | Numeric)
+            | (Letter | Numeric | ExtendNumLet, ExtendNumLet)
+            | (ExtendNumLet, Letter | Numeric) => {
+                alphanumeric |= here != ExtendNumLet;
+                i += 1
+            }
+            // WB6, WB7: letter (MidLetter | MidNumLetQ) letter.
+            (Letter, MidLetter | MidNumLet) if class_at(i + 1) == Letter => {
+                plain = false;
+                i += 2
+            }
+            // WB11, WB12: digit (MidNum | MidNumLetQ) digit.
+            (Numeric, MidNum | MidNumLet) if class_at(i + 1) == Numeric => {
+                plain = false;
+                i += 2
+            }
+            _ => break,
+        }
+    }
+    Some((start, i, plain && alphanumeric))
 }
 
 impl<'a> Iterator for WordSegments<'a> {
