@@ -7,7 +7,7 @@
 /// allocator cannot shrink its heap from the top and keeps the freed memory resident: with
 /// 100,000 rules, about 90 MiB of the 137 MiB a process held after loading them (BENCHMARKS.md,
 /// "Memory"). `malloc_trim(0)` (glibc) releases every free page with `madvise`. The server calls
-/// this after it loads or replaces its rules. A no-op on other platforms and C libraries. Cost:
+/// this once it has started (before the first call) and after every reload. A no-op on other platforms and C libraries. Cost:
 /// one pass over the heap's free lists (milliseconds for a large rule set).
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -143,6 +143,15 @@ impl Reloader {
     /// The file cannot be read, or the full report of a rule set that does not load; the rules
     /// being served are then unchanged.
     pub fn reload(&self) -> Result<ReloadOutcome, String> {
+        let outcome = self.reload_rules();
+        // Whatever the outcome, reading and compiling freed memory (the old rules too, unless a
+        // call still uses them): it goes back to the system (issue #15).
+        crate::memory::release_free_memory();
+        outcome
+    }
+
+    /// [`Reloader::reload`] without giving freed memory back.
+    fn reload_rules(&self) -> Result<ReloadOutcome, String> {
         let text = match crate::rules::read_rule_file(&self.path) {
             Ok(text) => text,
             Err(report) => {
@@ -196,10 +205,6 @@ impl Reloader {
         let previous = self.rules.swap(Arc::new(loaded));
         let current = self.rules.load();
         crate::metrics::record_rule_set(current.metric_labels(), Some(previous.metric_labels()));
-        // The previous rules are freed once the last call using them ends; what is free now
-        // goes back to the system.
-        drop(previous);
-        crate::memory::release_free_memory();
         Ok(outcome)
     }
 
@@ -317,6 +322,8 @@ impl Reloader {
                 }
             }
         }
+        // What parsing the rules again freed goes back to the system.
+        crate::memory::release_free_memory();
         let watch_list_dirs =
             |watcher: &mut notify::RecommendedWatcher,
              watched: &mut Vec<(PathBuf, Option<DirId>)>| {

@@ -195,6 +195,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             );
         }
         drop(rules);
+        // Starting up read and compiled the rules (and read them again to watch their list
+        // directories): what that freed goes back to the system before the first call.
+        rubric::memory::release_free_memory();
         let Signals {
             shutdown,
             mut hangup,

@@ -74,8 +74,6 @@ impl LoadedRules {
 
     /// Wraps a compiled engine; `source` names it in `GetRuleSet`.
     pub fn new(source: &str, engine: Engine) -> LoadedRules {
-        // What compiling the rules freed goes back to the system (resident memory, issue #15).
-        crate::memory::release_free_memory();
         LoadedRules {
             content_sha256: engine.info().content_sha256.clone(),
             engine,
