@@ -66,12 +66,33 @@ impl Encoding {
 /// A classification as the service's `Classification` message prints in protobuf's JSON mapping
 /// (as grpcurl shows it): the engine's fields, then `offsetEncoding`, which the service always
 /// sets, so a client can tell the unit of the offsets from the output alone.
+///
+/// The fields are the engine's, borrowed, written as a struct (not flattened into a map, which
+/// serde writes field by field through a map serializer).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Output<'a> {
-    #[serde(flatten)]
-    classification: &'a rubric::Classification,
+    article_id: &'a str,
+    topics: &'a [rubric::TopicScore],
+    rule_set_version: &'a str,
     offset_encoding: &'static str,
+}
+
+impl<'a> Output<'a> {
+    fn new(classification: &'a rubric::Classification, offset_encoding: &'static str) -> Self {
+        // Every field, so that one added to the engine's result is not left out unseen.
+        let rubric::Classification {
+            article_id,
+            topics,
+            rule_set_version,
+        } = classification;
+        Output {
+            article_id,
+            topics,
+            rule_set_version,
+            offset_encoding,
+        }
+    }
 }
 
 impl From<Encoding> for OffsetEncoding {
@@ -561,10 +582,7 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
             }
         };
         let result = engine.classify(&article, &options)?;
-        let result = Output {
-            classification: &result,
-            offset_encoding: encoding,
-        };
+        let result = Output::new(&result, encoding);
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
         } else {
@@ -574,6 +592,50 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lines of a JSON Lines input classified by one task.
+const CHUNK: usize = 64;
+
+/// What the lines of a chunk gave, in line order.
+#[derive(Default)]
+struct Chunk {
+    /// The output lines: classifications and error records.
+    out: Vec<u8>,
+    /// The bad lines' errors.
+    errors: Vec<LineError>,
+    /// The keys of the classified lines' articles that were not read.
+    ignored: std::collections::BTreeSet<String>,
+}
+
+/// Classifies the JSON article on line `n` and writes its classification, one line, to `chunk`.
+fn classify_line(
+    engine: &Engine,
+    options: &ClassifyOptions,
+    encoding: &'static str,
+    n: usize,
+    line: &str,
+    chunk: &mut Chunk,
+) -> Result<(), LineError> {
+    let a = parse_json_article(line).map_err(|e| match e {
+        ArticleError::Json(e) => LineError::json(n, line, &e, NOT_AN_ARTICLE),
+        ArticleError::Shape(message) => LineError::new(n, line, message),
+    })?;
+    let article = a
+        .article("")
+        .map_err(|message| LineError::new(n, line, message))?;
+    let result = engine
+        .classify(&article, options)
+        .map_err(|e| LineError::new(n, line, e.to_string()))?;
+    serde_json::to_writer(&mut chunk.out, &Output::new(&result, encoding))
+        .map_err(|e| LineError::new(n, line, e.to_string()))?;
+    chunk.out.push(b'\n');
+    for key in a.other {
+        if !chunk.ignored.contains(&*key) {
+            chunk.ignored.insert(key.into_owned());
+        }
+    }
+    Ok(())
 }
 
 /// Classifies one JSON Lines input in parallel batches; returns the number of bad lines.
@@ -621,47 +683,38 @@ fn classify_jsonl(
             note_ignored_keys(input, &ignored);
             return Ok(failed);
         }
-        type Classified = (String, Vec<String>);
-        let results: Vec<Result<Option<Classified>, LineError>> = batch
-            .par_iter()
-            .map(|(n, range)| {
-                let Some(line) = jsonl_line(*n, &text[range.clone()])? else {
-                    return Ok(None);
-                };
-                let a = parse_json_article(line).map_err(|e| match e {
-                    ArticleError::Json(e) => LineError::json(*n, line, &e, NOT_AN_ARTICLE),
-                    ArticleError::Shape(message) => LineError::new(*n, line, message),
-                })?;
-                let article = a
-                    .article("")
-                    .map_err(|message| LineError::new(*n, line, message))?;
-                let result = engine
-                    .classify(&article, options)
-                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
-                let output = Output {
-                    classification: &result,
-                    offset_encoding: encoding,
-                };
-                let json = serde_json::to_string(&output)
-                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
-                Ok(Some((
-                    json,
-                    a.other.into_iter().map(Cow::into_owned).collect(),
-                )))
+        // Lines are classified in chunks, each written into its own buffer in line order, bad
+        // lines' error records included; the chunks are then written out in order.
+        let chunks: Vec<Chunk> = batch
+            .par_chunks(CHUNK)
+            .map(|lines| {
+                let mut chunk = Chunk::default();
+                for (n, range) in lines {
+                    let start = chunk.out.len();
+                    let line = jsonl_line(*n, &text[range.clone()]).and_then(|line| match line {
+                        Some(line) => {
+                            classify_line(engine, options, encoding, *n, line, &mut chunk)
+                        }
+                        None => Ok(()),
+                    });
+                    if let Err(error) = line {
+                        chunk.out.truncate(start);
+                        chunk.out.extend_from_slice(error.to_json(input).as_bytes());
+                        chunk.out.push(b'\n');
+                        chunk.errors.push(error);
+                    }
+                }
+                chunk
             })
             .collect();
-        for result in results {
-            match result {
-                Ok(Some((json, keys))) => {
-                    ignored.extend(keys);
-                    writeln!(out, "{json}")?
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    eprintln!("error: {}", error.describe(input));
-                    writeln!(out, "{}", error.to_json(input))?;
-                    failed += 1;
-                }
+        for chunk in chunks {
+            for error in &chunk.errors {
+                eprintln!("error: {}", error.describe(input));
+            }
+            failed += chunk.errors.len();
+            out.write_all(&chunk.out)?;
+            for key in chunk.ignored {
+                ignored.insert(key);
             }
         }
     }
