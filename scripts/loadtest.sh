@@ -4,6 +4,7 @@
 #
 #   bash scripts/loadtest.sh            # 20 s runs after 5 s warm-up
 #   DURATION=5 WARMUP=2 bash scripts/loadtest.sh   # a quick try
+#   RUBRIC=/tmp/rubric-before bash scripts/loadtest.sh   # another build of rubric, same runs
 #
 # In one run, on one server:
 #   1. grpc.health.v1.Health/Check at full speed: the cost of the stack itself;
@@ -27,6 +28,7 @@ STREAMS="${STREAMS:-16}"
 ARTICLE="${ARTICLE:-../shared/seeds/000_37e20e75fb50bf7a.txt}"
 OUT=target/loadtest
 PORT="${PORT:-50551}"
+RUBRIC="${RUBRIC:-}"
 METRICS_PORT="${METRICS_PORT:-50552}"
 
 if ! command -v h2load >/dev/null 2>&1; then
@@ -37,22 +39,29 @@ fi
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 1; }
 [ -f "$ARTICLE" ] || { echo "article $ARTICLE not found (set ARTICLE=...)" >&2; exit 1; }
 
-echo "== building the release binary and the request frames"
-cargo build --release --locked --quiet --bin rubric --example loadtest_frames
+if [ -n "$RUBRIC" ]; then
+  [ -x "$RUBRIC" ] || { echo "RUBRIC=$RUBRIC is not an executable" >&2; exit 1; }
+  echo "== building the request frames (server: $RUBRIC)"
+  cargo build --release --locked --quiet --example loadtest_frames
+else
+  echo "== building the release binary and the request frames"
+  cargo build --release --locked --quiet --bin rubric --example loadtest_frames
+  RUBRIC=target/release/rubric
+fi
 mkdir -p "$OUT"
 target/release/examples/loadtest_frames "$OUT" "$ARTICLE"
 
 echo "== starting rubric serve on CPU 0 (one tokio worker)"
-TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/rubric serve \
+TOKIO_WORKER_THREADS=1 taskset -c 0 "$RUBRIC" serve \
   --listen "127.0.0.1:$PORT" --metrics-listen "127.0.0.1:$METRICS_PORT" \
   --log-format json >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-  if target/release/rubric health-check --addr "127.0.0.1:$PORT" >/dev/null 2>&1; then break; fi
+  if "$RUBRIC" health-check --addr "127.0.0.1:$PORT" >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
-target/release/rubric health-check --addr "127.0.0.1:$PORT"
+"$RUBRIC" health-check --addr "127.0.0.1:$PORT"
 
 # Sums of grpc_server_handled_total for one method: OK, reset (CANCELLED or UNKNOWN), other.
 handled() { # METHOD -> "ok reset other"

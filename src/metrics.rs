@@ -15,8 +15,13 @@
 //! `unknown` (a client cannot create series by calling made-up paths), and topics come from the
 //! rule set. Without [`install`] every recording is a no-op (the `metrics` facade).
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
+
+use metrics::{Counter, Histogram};
+use rustc_hash::FxHashMap;
 
 use tonic::Code;
 
@@ -66,6 +71,8 @@ pub fn install(addr: SocketAddr) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .install()
         .map_err(|e| format!("cannot start the metrics exporter on {addr}: {e}"))?;
+    // From now on the recorder is this one: its handles can be kept.
+    let _ = HANDLES.set(Handles::default());
     metrics::describe_counter!(
         "grpc_server_handled_total",
         "RPCs completed on the server, by service, method and status code."
@@ -95,43 +102,149 @@ pub fn install(addr: SocketAddr) -> Result<(), String> {
     Ok(())
 }
 
-/// Splits `/package.Service/Method` into bounded label values.
+/// Splits `/package.Service/Method` into bounded label values (what [`label_set`] gives, without
+/// the index).
+#[cfg(test)]
 fn labels(path: &str) -> (&'static str, &'static str) {
+    let (_, service, method) = label_set(path);
+    (service, method)
+}
+
+/// Splits `/package.Service/Method` into bounded label values, and gives their index among all
+/// the label sets: for each known service in order, its methods then `unknown`; last (`unknown`,
+/// `unknown`).
+fn label_set(path: &str) -> (usize, &'static str, &'static str) {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let (service, method) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut index = 0;
     for (known_service, methods) in KNOWN {
         if *known_service == service {
-            let method = methods.iter().find(|m| **m == method).copied();
-            return (known_service, method.unwrap_or("unknown"));
+            return match methods.iter().position(|m| *m == method) {
+                Some(i) => (index + i, known_service, methods[i]),
+                None => (index + methods.len(), known_service, "unknown"),
+            };
+        }
+        index += methods.len() + 1;
+    }
+    (index, "unknown", "unknown")
+}
+
+/// How many label sets [`label_set`] numbers.
+const LABEL_SETS: usize = {
+    let mut n = 1;
+    let mut i = 0;
+    while i < KNOWN.len() {
+        n += KNOWN[i].1.len() + 1;
+        i += 1;
+    }
+    n
+};
+
+/// The gRPC status codes, 0 to 16.
+const CODES: usize = 17;
+
+/// The handles of the series recorded per call, kept once [`install`] has installed the recorder,
+/// so that recording a call is an index and an atomic add rather than building a key and looking
+/// it up in the recorder's registry. Each is registered when first used (a series appears when it
+/// is first recorded, as without the handles).
+struct Handles {
+    /// `grpc_server_handled_total`, by label set then code.
+    handled: Vec<[OnceLock<Counter>; CODES]>,
+    /// `grpc_server_handling_seconds`, by label set.
+    seconds: Vec<OnceLock<Histogram>>,
+}
+
+impl Default for Handles {
+    fn default() -> Self {
+        Handles {
+            handled: (0..LABEL_SETS)
+                .map(|_| std::array::from_fn(|_| OnceLock::new()))
+                .collect(),
+            seconds: (0..LABEL_SETS).map(|_| OnceLock::new()).collect(),
         }
     }
-    ("unknown", "unknown")
 }
+
+/// Set by [`install`]; without it every recording goes through the `metrics` macros (a no-op
+/// unless another recorder was installed).
+static HANDLES: OnceLock<Handles> = OnceLock::new();
 
 /// Records one finished call.
 pub fn record_call(path: &str, code: Code, elapsed: Duration) {
-    let (service, method) = labels(path);
-    metrics::counter!(
-        "grpc_server_handled_total",
-        "grpc_service" => service,
-        "grpc_method" => method,
-        "grpc_code" => code_name(code)
-    )
-    .increment(1);
-    metrics::histogram!(
-        "grpc_server_handling_seconds",
-        "grpc_service" => service,
-        "grpc_method" => method
-    )
-    .record(elapsed.as_secs_f64());
+    let (index, service, method) = label_set(path);
+    let code_index = code as usize;
+    let Some(handles) = HANDLES.get().filter(|_| code_index < CODES) else {
+        metrics::counter!(
+            "grpc_server_handled_total",
+            "grpc_service" => service,
+            "grpc_method" => method,
+            "grpc_code" => code_name(code)
+        )
+        .increment(1);
+        metrics::histogram!(
+            "grpc_server_handling_seconds",
+            "grpc_service" => service,
+            "grpc_method" => method
+        )
+        .record(elapsed.as_secs_f64());
+        return;
+    };
+    handles.handled[index][code_index]
+        .get_or_init(|| {
+            metrics::counter!(
+                "grpc_server_handled_total",
+                "grpc_service" => service,
+                "grpc_method" => method,
+                "grpc_code" => code_name(code)
+            )
+        })
+        .increment(1);
+    handles.seconds[index]
+        .get_or_init(|| {
+            metrics::histogram!(
+                "grpc_server_handling_seconds",
+                "grpc_service" => service,
+                "grpc_method" => method
+            )
+        })
+        .record(elapsed.as_secs_f64());
+}
+
+/// Most topics whose counters a thread keeps (rule sets reloaded with new topics add to them); the
+/// cache is emptied when it is full.
+const MAX_CACHED_TOPICS: usize = 4096;
+
+thread_local! {
+    /// This thread's handles of `rubric_topic_labels_total`, by topic.
+    static TOPIC_COUNTERS: RefCell<FxHashMap<Arc<str>, Counter>> = RefCell::default();
 }
 
 /// Records the topics an article was labelled with.
-pub fn record_labels<'a>(topics: impl Iterator<Item = &'a std::sync::Arc<str>>) {
-    for topic in topics {
+pub fn record_labels<'a>(topics: impl Iterator<Item = &'a Arc<str>>) {
+    let counter = |topic: &Arc<str>| {
         // The engine's shared id: a reference count, not a copy of the string per request.
-        metrics::counter!("rubric_topic_labels_total", "topic" => topic.clone()).increment(1);
+        metrics::counter!("rubric_topic_labels_total", "topic" => topic.clone())
+    };
+    if HANDLES.get().is_none() {
+        for topic in topics {
+            counter(topic).increment(1);
+        }
+        return;
     }
+    TOPIC_COUNTERS.with_borrow_mut(|cache| {
+        for topic in topics {
+            if let Some(handle) = cache.get(topic) {
+                handle.increment(1);
+                continue;
+            }
+            if cache.len() >= MAX_CACHED_TOPICS {
+                cache.clear();
+            }
+            let handle = counter(topic);
+            handle.increment(1);
+            cache.insert(topic.clone(), handle);
+        }
+    });
 }
 
 /// Marks `current` as the rule set being served, and `previous` (if any) as replaced.
@@ -157,6 +270,25 @@ pub fn record_reload(success: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_sets_are_numbered_one_to_one() {
+        let mut seen = vec![None; LABEL_SETS];
+        let mut paths = vec!["/x.y.Z/W".to_owned()];
+        for (service, methods) in KNOWN {
+            paths.push(format!("/{service}/Nope"));
+            paths.extend(methods.iter().map(|m| format!("/{service}/{m}")));
+        }
+        for path in &paths {
+            let (index, service, method) = label_set(path);
+            assert_eq!((service, method), labels(path));
+            match seen[index] {
+                None => seen[index] = Some((service, method)),
+                Some(other) => assert_eq!(other, (service, method), "{path}"),
+            }
+        }
+        assert!(seen.iter().all(Option::is_some), "{seen:?}");
+    }
 
     #[test]
     fn label_values_are_bounded() {

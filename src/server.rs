@@ -527,10 +527,9 @@ where
         }
         // The slot is taken once there is work to do (see `slots`); a call refused there (shed,
         // or its request too slow to arrive) is answered trailers-only, logged and counted below.
-        let admission = self
-            .slots
-            .admission(&path, self.single_request.contains(&*path));
-        let request = if self.single_request.contains(&*path) {
+        let one_message = self.single_request.contains(&*path);
+        let admission = self.slots.admission(&path, one_message);
+        let request = if one_message {
             request.map(|body| {
                 tonic::body::Body::new(SingleMessageBody {
                     inner: body,

@@ -1174,6 +1174,53 @@ fn classify_jsonl_error_records_carry_the_article_id() {
     assert!(err.contains("-:2: article \"a-2\": empty article"), "{err}");
 }
 
+/// A JSON Lines article is read in one pass, without a JSON tree, yet as reading the line into a
+/// tree did: a key given twice counts with its last value; a syntax error anywhere in the line is
+/// reported before a value of the wrong type; of several such values the first in sorted key
+/// order is reported; an unread value is checked as strictly as a read one; strings with escapes
+/// read as those without.
+#[test]
+fn classify_jsonl_reads_a_line_as_a_whole_json_value() {
+    let input = concat!(
+        "{\"id\":\"d-1\",\"id\":\"d-2\",\"title\":5,\"title\":\"Aid convoys\"}\n",
+        "{\"id\":\"s\",\"title\":5,\"x\":[}\n",
+        "{\"title\":5,\"body\":true,\"id\":null}\n",
+        "{\"id\":\"n\",\"title\":\"Aid\",\"x\":{\"y\":1e400}}\n",
+        "{\"id\":\"u\",\"title\":\"Aid\",\"x\":\"\\udc00\"}\n",
+        "{\"id\":\"e\\u002d1\",\"title\":\"\\u0041id convoys\"}\n",
+        "{\"article\":[1],\"article\":{\"id\":\"r\",\"title\":\"Aid convoys\"}}\n",
+        "{\"article\":[1]}\n",
+    );
+    let o = rubric(&["classify", "--jsonl", "--no-evidence", "-"], Some(input));
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[0]["articleId"], "d-2");
+    let message = |i: usize| {
+        lines[i]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(message(1), "invalid JSON: expected value");
+    assert_eq!(
+        message(2),
+        "not a JSON article {\"id\",\"title\",\"body\"}: invalid type: boolean `true`, expected a string"
+    );
+    assert_eq!(message(3), "invalid JSON: number out of range");
+    assert_eq!(
+        message(4),
+        "invalid JSON: lone leading surrogate in hex escape"
+    );
+    assert_eq!(lines[5]["articleId"], "e-1");
+    assert_eq!(lines[5]["topics"], lines[0]["topics"]);
+    assert_eq!(lines[6]["articleId"], "r");
+    assert_eq!(
+        message(7),
+        "not a JSON article {\"id\",\"title\",\"body\"}: invalid type: sequence, expected struct JsonArticle"
+    );
+}
+
 /// Review (15): lines are counted as in the file, blank and whitespace-only lines, CRLF line ends
 /// and a byte order mark included, by `classify --jsonl` and by `eval` alike; a message never
 /// carries serde_json's own "line 1" (or "line 2") inside the value.

@@ -1,5 +1,9 @@
 //! `rubric classify`: classify files, standard input or JSON Lines offline, with evidence.
 
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed};
+
 use super::*;
 
 #[derive(clap::Args)]
@@ -62,12 +66,33 @@ impl Encoding {
 /// A classification as the service's `Classification` message prints in protobuf's JSON mapping
 /// (as grpcurl shows it): the engine's fields, then `offsetEncoding`, which the service always
 /// sets, so a client can tell the unit of the offsets from the output alone.
+///
+/// The fields are the engine's, borrowed, written as a struct (not flattened into a map, which
+/// serde writes field by field through a map serializer).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Output<'a> {
-    #[serde(flatten)]
-    classification: &'a rubric::Classification,
+    article_id: &'a str,
+    topics: &'a [rubric::TopicScore],
+    rule_set_version: &'a str,
     offset_encoding: &'static str,
+}
+
+impl<'a> Output<'a> {
+    fn new(classification: &'a rubric::Classification, offset_encoding: &'static str) -> Self {
+        // Every field, so that one added to the engine's result is not left out unseen.
+        let rubric::Classification {
+            article_id,
+            topics,
+            rule_set_version,
+        } = classification;
+        Output {
+            article_id,
+            topics,
+            rule_set_version,
+            offset_encoding,
+        }
+    }
 }
 
 impl From<Encoding> for OffsetEncoding {
@@ -80,22 +105,20 @@ impl From<Encoding> for OffsetEncoding {
     }
 }
 
-/// An article as JSON input. Other keys (a corpus's `url`, `date`, `labels`...) are read past
-/// and named once on standard error, so a misspelt `titel` is seen; an article with neither a
-/// title nor a body is an error that names the keys it had.
-#[derive(Deserialize)]
-struct JsonArticle {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    #[serde(flatten)]
-    other: std::collections::BTreeMap<String, serde_json::Value>,
+/// An article as JSON input, its strings borrowed from the input where they hold no escape (a
+/// string with one is unescaped into its own `String`). Other keys (a corpus's `url`, `date`,
+/// `labels`...) are read past without building their values, and named once on standard error, so
+/// a misspelt `titel` is seen; an article with neither a title nor a body is an error that names
+/// the keys it had.
+struct JsonArticle<'a> {
+    id: Cow<'a, str>,
+    title: Cow<'a, str>,
+    body: Cow<'a, str>,
+    /// The names of the other keys, sorted, each once.
+    other: Vec<Cow<'a, str>>,
 }
 
-impl JsonArticle {
+impl JsonArticle<'_> {
     fn article<'a>(&'a self, default_id: &'a str) -> Result<Article<'a>, String> {
         let article = Article {
             id: if self.id.is_empty() {
@@ -107,10 +130,9 @@ impl JsonArticle {
             body: &self.body,
         };
         if article.is_blank() && !self.other.is_empty() {
-            let keys: Vec<&str> = self.other.keys().map(String::as_str).collect();
             return Err(format!(
                 "empty article: no title and no body text (other keys: {}; rubric reads id, title, body)",
-                keys.join(", ")
+                self.other.join(", ")
             ));
         }
         require_text(&article)?;
@@ -131,7 +153,7 @@ fn note_ignored_keys(input: &str, keys: &std::collections::BTreeSet<String>) {
 
 /// Reads a JSON article: always for a `.json` file; for other inputs when the text is a JSON
 /// object (a plain-text article may start with `{`, e.g. "{Update} ...").
-fn json_article(input: &str, text: &str) -> Result<Option<JsonArticle>> {
+fn json_article<'a>(input: &str, text: &'a str) -> Result<Option<JsonArticle<'a>>> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let must = input.ends_with(".json");
     if !must && !text.trim_start().starts_with('{') {
@@ -165,8 +187,14 @@ enum ArticleError {
 
 /// Parses one JSON article: an object `{"id","title","body"}`, or a Classify request
 /// `{"article": {...}}` (as in `seeds/classify-request.json`; its `options` are the command's
-/// flags here, so a request with options is refused). Other keys are kept in `other`.
-fn parse_json_article(text: &str) -> Result<JsonArticle, ArticleError> {
+/// flags here, so a request with options is refused). Other keys are named in `other`.
+///
+/// The text is read once, straight into the article (see [`Object`]): no JSON tree is built. It
+/// reads JSON as `serde_json::Value` does (the same syntax errors, at the same place, before any
+/// error of shape) and an article as deserializing that tree did: a key given twice counts once,
+/// with its last value, and of several values of the wrong type, the one of the first key in
+/// sorted order is reported.
+fn parse_json_article(text: &str) -> Result<JsonArticle<'_>, ArticleError> {
     // Whitespace after JSON means nothing; after a cut, a line end would be read as a control
     // character inside a string rather than as the cut it is.
     let text = text.trim_end();
@@ -175,20 +203,279 @@ fn parse_json_article(text: &str) -> Result<JsonArticle, ArticleError> {
             "{NOT_AN_ARTICLE}: expected an object"
         )));
     }
-    let value: serde_json::Value = serde_json::from_str(text).map_err(ArticleError::Json)?;
-    let value = match value {
-        serde_json::Value::Object(mut map) if map.contains_key("article") => {
-            if map.len() > 1 {
-                return Err(ArticleError::Shape(
-                    "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score)"
-                        .to_owned(),
-                ));
-            }
-            map.remove("article").unwrap_or_default()
+    let shape = |message: String| ArticleError::Shape(format!("{NOT_AN_ARTICLE}: {message}"));
+    let TopLevel(object) = serde_json::from_str(text).map_err(ArticleError::Json)?;
+    let mut object = object.map_err(shape)?;
+    if let Some(article) = object.article.take() {
+        if object.has_keys() {
+            return Err(ArticleError::Shape(
+                "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score)"
+                    .to_owned(),
+            ));
         }
-        other => other,
+        object = (*article).map_err(shape)?;
+    }
+    object.into_article().map_err(shape)
+}
+
+/// A string value, or why the value is not one (serde_json's "invalid type" message).
+type Text<'a> = Result<Cow<'a, str>, String>;
+
+/// A JSON object as read for an article, in one pass over its text.
+///
+/// A value of the wrong type is kept as its message rather than ending the reading, so that a
+/// syntax error later in the text is reported first, as when the text was parsed whole before
+/// being read as an article.
+#[derive(Default)]
+struct Object<'a> {
+    /// `id`, `title` and `body` where given (the last value of a key given twice).
+    id: Option<Text<'a>>,
+    title: Option<Text<'a>>,
+    body: Option<Text<'a>>,
+    /// The names of the other keys, as given (unsorted, repeated where repeated).
+    other: Vec<Cow<'a, str>>,
+    /// At the top level, the value of `article` where given: a Classify request.
+    article: Option<Box<Result<Object<'a>, String>>>,
+}
+
+impl<'a> Object<'a> {
+    /// Whether the object has a key other than `article`.
+    fn has_keys(&self) -> bool {
+        self.id.is_some() || self.title.is_some() || self.body.is_some() || !self.other.is_empty()
+    }
+
+    /// The article, or the message of the first value of the wrong type in the keys' sorted
+    /// order (`body`, `id`, `title`; the other keys take any value).
+    fn into_article(mut self) -> Result<JsonArticle<'a>, String> {
+        let text = |value: Option<Text<'a>>| value.unwrap_or(Ok(Cow::Borrowed("")));
+        let body = text(self.body)?;
+        let id = text(self.id)?;
+        let title = text(self.title)?;
+        self.other.sort_unstable();
+        self.other.dedup();
+        Ok(JsonArticle {
+            id,
+            title,
+            body,
+            other: self.other,
+        })
+    }
+}
+
+/// serde_json's message for a value of the wrong type, without a position (as `from_value`
+/// says it).
+fn type_error(unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> String {
+    <serde_json::Error as de::Error>::invalid_type(unexpected, expected).to_string()
+}
+
+/// The text of a JSON article: an object (checked before reading).
+struct TopLevel<'a>(Result<Object<'a>, String>);
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(ObjectVisitor { top: true })
+            .map(TopLevel)
+    }
+}
+
+/// Reads an article object; any other value is read whole and kept as a type error.
+struct ObjectVisitor {
+    /// At the top level, `article` is a Classify request's article; inside it, another key.
+    top: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectVisitor {
+    type Value = Result<Object<'de>, String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+/// What the article's fields and the objects other than it are when of the wrong type: the
+/// `visit_*` methods of a visitor that reads any value whole without failing.
+macro_rules! wrong_type_visits {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Err(type_error(de::Unexpected::Bool(v), &self)))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Err(type_error(de::Unexpected::Signed(v), &self)))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Err(type_error(de::Unexpected::Unsigned(v), &self)))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Err(type_error(de::Unexpected::Float(v), &self)))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Err(type_error(de::Unexpected::Unit, &self)))
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<Skip>()?.is_some() {}
+            Ok(Err(type_error(de::Unexpected::Seq, &self)))
+        }
     };
-    serde_json::from_value(value).map_err(|e| ArticleError::Shape(format!("{NOT_AN_ARTICLE}: {e}")))
+}
+
+impl<'de> de::Visitor<'de> for ObjectVisitor {
+    type Value = Result<Object<'de>, String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The name the derived reader of the article gave, which its messages said.
+        f.write_str("struct JsonArticle")
+    }
+
+    wrong_type_visits!();
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Err(type_error(de::Unexpected::Str(v), &self)))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = Object::default();
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "id" => object.id = Some(map.next_value_seed(TextVisitor)?),
+                "title" => object.title = Some(map.next_value_seed(TextVisitor)?),
+                "body" => object.body = Some(map.next_value_seed(TextVisitor)?),
+                "article" if self.top => {
+                    object.article =
+                        Some(Box::new(map.next_value_seed(ObjectVisitor { top: false })?));
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                    object.other.push(key);
+                }
+            }
+        }
+        Ok(Ok(object))
+    }
+}
+
+/// Reads a string value, borrowed where it has no escape; any other value is read whole and
+/// kept as a type error.
+struct TextVisitor;
+
+impl<'de> DeserializeSeed<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    wrong_type_visits!();
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Owned(v)))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Err(type_error(de::Unexpected::Map, &self)))
+    }
+}
+
+/// Any JSON value, read and checked as `serde_json::Value` reads it (numbers out of range and
+/// lone surrogates in `\u` escapes are errors, unlike `serde::de::IgnoredAny`), but not kept.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(Skip)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+/// An object key, borrowed where it has no escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        de.deserialize_str(KeyVisitor)
+    }
 }
 
 /// Checks every `--topic` against the rule set before any input is read: each unknown one is
@@ -277,7 +564,7 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
                 let article = a
                     .article(input)
                     .map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
-                note_ignored_keys(input, &a.other.keys().cloned().collect());
+                note_ignored_keys(input, &a.other.iter().map(|k| k.to_string()).collect());
                 article
             }
             None => {
@@ -295,10 +582,7 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
             }
         };
         let result = engine.classify(&article, &options)?;
-        let result = Output {
-            classification: &result,
-            offset_encoding: encoding,
-        };
+        let result = Output::new(&result, encoding);
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
         } else {
@@ -308,6 +592,50 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lines of a JSON Lines input classified by one task.
+const CHUNK: usize = 64;
+
+/// What the lines of a chunk gave, in line order.
+#[derive(Default)]
+struct Chunk {
+    /// The output lines: classifications and error records.
+    out: Vec<u8>,
+    /// The bad lines' errors.
+    errors: Vec<LineError>,
+    /// The keys of the classified lines' articles that were not read.
+    ignored: std::collections::BTreeSet<String>,
+}
+
+/// Classifies the JSON article on line `n` and writes its classification, one line, to `chunk`.
+fn classify_line(
+    engine: &Engine,
+    options: &ClassifyOptions,
+    encoding: &'static str,
+    n: usize,
+    line: &str,
+    chunk: &mut Chunk,
+) -> Result<(), LineError> {
+    let a = parse_json_article(line).map_err(|e| match e {
+        ArticleError::Json(e) => LineError::json(n, line, &e, NOT_AN_ARTICLE),
+        ArticleError::Shape(message) => LineError::new(n, line, message),
+    })?;
+    let article = a
+        .article("")
+        .map_err(|message| LineError::new(n, line, message))?;
+    let result = engine
+        .classify(&article, options)
+        .map_err(|e| LineError::new(n, line, e.to_string()))?;
+    serde_json::to_writer(&mut chunk.out, &Output::new(&result, encoding))
+        .map_err(|e| LineError::new(n, line, e.to_string()))?;
+    chunk.out.push(b'\n');
+    for key in a.other {
+        if !chunk.ignored.contains(&*key) {
+            chunk.ignored.insert(key.into_owned());
+        }
+    }
+    Ok(())
 }
 
 /// Classifies one JSON Lines input in parallel batches; returns the number of bad lines.
@@ -335,60 +663,58 @@ fn classify_jsonl(
     let mut failed = 0;
     let mut line_number = 0usize;
     let mut ignored = std::collections::BTreeSet::new();
+    // One buffer for the lines of a batch, reused from batch to batch: each line is its range.
+    let mut text = Vec::new();
+    let mut batch: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(BATCH);
     loop {
-        let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
+        text.clear();
+        batch.clear();
         while batch.len() < BATCH {
-            let mut line = Vec::new();
-            let n = read_line_bounded(&mut *reader, &mut line)
+            let start = text.len();
+            let n = read_line_bounded(&mut *reader, &mut text)
                 .with_context(|| format!("{input}:{}: cannot read", line_number + 1))?;
             if n == 0 {
                 break;
             }
             line_number += 1;
-            batch.push((line_number, line));
+            batch.push((line_number, start..text.len()));
         }
         if batch.is_empty() {
             note_ignored_keys(input, &ignored);
             return Ok(failed);
         }
-        type Classified = (String, Vec<String>);
-        let results: Vec<Result<Option<Classified>, LineError>> = batch
-            .par_iter()
-            .map(|(n, bytes)| {
-                let Some(line) = jsonl_line(*n, bytes)? else {
-                    return Ok(None);
-                };
-                let a = parse_json_article(line).map_err(|e| match e {
-                    ArticleError::Json(e) => LineError::json(*n, line, &e, NOT_AN_ARTICLE),
-                    ArticleError::Shape(message) => LineError::new(*n, line, message),
-                })?;
-                let article = a
-                    .article("")
-                    .map_err(|message| LineError::new(*n, line, message))?;
-                let result = engine
-                    .classify(&article, options)
-                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
-                let output = Output {
-                    classification: &result,
-                    offset_encoding: encoding,
-                };
-                let json = serde_json::to_string(&output)
-                    .map_err(|e| LineError::new(*n, line, e.to_string()))?;
-                Ok(Some((json, a.other.into_keys().collect())))
+        // Lines are classified in chunks, each written into its own buffer in line order, bad
+        // lines' error records included; the chunks are then written out in order.
+        let chunks: Vec<Chunk> = batch
+            .par_chunks(CHUNK)
+            .map(|lines| {
+                let mut chunk = Chunk::default();
+                for (n, range) in lines {
+                    let start = chunk.out.len();
+                    let line = jsonl_line(*n, &text[range.clone()]).and_then(|line| match line {
+                        Some(line) => {
+                            classify_line(engine, options, encoding, *n, line, &mut chunk)
+                        }
+                        None => Ok(()),
+                    });
+                    if let Err(error) = line {
+                        chunk.out.truncate(start);
+                        chunk.out.extend_from_slice(error.to_json(input).as_bytes());
+                        chunk.out.push(b'\n');
+                        chunk.errors.push(error);
+                    }
+                }
+                chunk
             })
             .collect();
-        for result in results {
-            match result {
-                Ok(Some((json, keys))) => {
-                    ignored.extend(keys);
-                    writeln!(out, "{json}")?
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    eprintln!("error: {}", error.describe(input));
-                    writeln!(out, "{}", error.to_json(input))?;
-                    failed += 1;
-                }
+        for chunk in chunks {
+            for error in &chunk.errors {
+                eprintln!("error: {}", error.describe(input));
+            }
+            failed += chunk.errors.len();
+            out.write_all(&chunk.out)?;
+            for key in chunk.ignored {
+                ignored.insert(key);
             }
         }
     }

@@ -294,13 +294,13 @@ fn read_bounded(reader: impl Read, what: &str, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads one line (up to and including `\n`) into `line`, at most [`MAX_JSONL_LINE_BYTES`];
-/// the number of bytes read, 0 at the end.
-fn read_line_bounded(reader: &mut dyn BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+/// Reads one line (up to and including `\n`), at most [`MAX_JSONL_LINE_BYTES`], and appends it
+/// to `buffer`; the number of bytes read, 0 at the end.
+fn read_line_bounded(reader: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<usize> {
     let n = reader
         .take(MAX_JSONL_LINE_BYTES as u64 + 1)
-        .read_until(b'\n', line)?;
-    if line.len() > MAX_JSONL_LINE_BYTES {
+        .read_until(b'\n', buffer)?;
+    if n > MAX_JSONL_LINE_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("the line is longer than the limit of {MAX_JSONL_LINE_BYTES} bytes"),

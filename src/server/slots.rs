@@ -73,7 +73,11 @@ impl Slots {
     /// How a call to `path` is admitted; `one_message` says whether its method takes exactly one
     /// request message.
     pub(super) fn admission(&self, path: &str, one_message: bool) -> Admission {
-        if !path.starts_with(&format!("/{}/", super::SERVICE_NAME)) {
+        let classifier = path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(super::SERVICE_NAME))
+            .is_some_and(|p| p.starts_with('/'));
+        if !classifier {
             Admission::Free
         } else if one_message {
             Admission::Unary(self.clone())

@@ -12,6 +12,26 @@ use super::LoadedRules;
 /// Longest accepted `article.id`, in bytes.
 pub const MAX_ARTICLE_ID_BYTES: usize = 512;
 
+/// Where the fields of a request are in the call's message: the message itself, or
+/// `requests[i]` of a batch. Displays as the prefix of their paths (`""`, `requests[3].`), made
+/// only when a violation needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FieldPrefix {
+    /// A `Classify` request (or a stream message).
+    None,
+    /// `requests[i]` of a `ClassifyBatch` request.
+    Batch(usize),
+}
+
+impl std::fmt::Display for FieldPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldPrefix::None => Ok(()),
+            FieldPrefix::Batch(i) => write!(f, "requests[{i}]."),
+        }
+    }
+}
+
 /// Validates an article and its options; on success returns the engine options. Every problem is
 /// pushed to `violations` with its field path under `prefix` (`""` or `requests[3].`).
 pub(crate) fn validate(
@@ -19,7 +39,7 @@ pub(crate) fn validate(
     options: Option<&pb::ClassifyOptions>,
     engine: &Engine,
     limits: super::Limits,
-    prefix: &str,
+    prefix: FieldPrefix,
     violations: &mut Vec<FieldViolation>,
 ) -> Option<ClassifyOptions> {
     let before = violations.len();

@@ -165,15 +165,18 @@ impl Classifier {
     }
 }
 
-/// Runs one RPC's work in its tracing span and logs its outcome.
-async fn observe<T>(
-    method: &'static str,
-    article_id: &str,
-    work: impl std::future::Future<Output = Result<T, ServiceError>>,
-) -> Result<T, Status> {
+/// The tracing span of one RPC.
+fn rpc_span(method: &'static str, article_id: &str) -> Span {
     // Debug formatting quotes and escapes the client's id, so it cannot forge log lines; `echo`
     // bounds its length.
-    let span = info_span!("rpc", method, article_id = ?echo(article_id));
+    info_span!("rpc", method, article_id = ?echo(article_id))
+}
+
+/// Runs one RPC's work in its tracing span (see [`rpc_span`]) and logs its outcome.
+async fn observe<T>(
+    span: Span,
+    work: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, Status> {
     let mut guard = CancelGuard {
         span: span.clone(),
         finished: false,
@@ -221,7 +224,7 @@ async fn classify_one(
         options.as_ref(),
         &rules.engine,
         limits,
-        "",
+        convert::FieldPrefix::None,
         &mut violations,
     );
     let (Some(article), Some(options)) = (article, validated) else {
@@ -261,14 +264,13 @@ impl ClassifierService for Classifier {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let req = request.into_inner();
-        let id = req
-            .article
-            .as_ref()
-            .map(|a| a.id.clone())
-            .unwrap_or_default();
+        let span = rpc_span(
+            "Classify",
+            req.article.as_ref().map_or("", |a| a.id.as_str()),
+        );
         let rules = self.rules.load_full();
         let limits = self.limits;
-        observe("Classify", &id, async move {
+        observe(span, async move {
             let classification = classify_one(rules, limits, req.article, req.options).await?;
             Ok(Response::new(pb::ClassifyResponse {
                 classification: Some(classification),
@@ -284,8 +286,8 @@ impl ClassifierService for Classifier {
         let requests = request.into_inner().requests;
         let rules = self.rules.load_full();
         let limits = self.limits;
-        let id = format!("batch of {}", requests.len());
-        observe("ClassifyBatch", &id, async move {
+        let span = rpc_span("ClassifyBatch", &format!("batch of {}", requests.len()));
+        observe(span, async move {
             let max = limits.max_batch_size.min(MAX_BATCH_SIZE);
             if requests.is_empty() || requests.len() > max {
                 return Err(ServiceError::InvalidArgument(vec![FieldViolation::new(
@@ -303,7 +305,7 @@ impl ClassifierService for Classifier {
                         r.options.as_ref(),
                         &rules.engine,
                         limits,
-                        &format!("requests[{i}]."),
+                        convert::FieldPrefix::Batch(i),
                         &mut violations,
                     )
                 })
@@ -406,7 +408,7 @@ impl ClassifierService for Classifier {
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
         let rules = self.rules.load();
         let topics = rules.engine.topics().iter().map(convert::topic).collect();
-        observe("ListTopics", "", async {
+        observe(rpc_span("ListTopics", ""), async {
             Ok(Response::new(pb::ListTopicsResponse { topics }))
         })
         .await
@@ -417,7 +419,7 @@ impl ClassifierService for Classifier {
         _request: Request<pb::GetRuleSetRequest>,
     ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
         let rule_set = convert::rule_set(&self.rules.load());
-        observe("GetRuleSet", "", async {
+        observe(rpc_span("GetRuleSet", ""), async {
             Ok(Response::new(pb::GetRuleSetResponse {
                 rule_set: Some(rule_set),
             }))
