@@ -58,7 +58,14 @@ pub(crate) struct MatchState {
     /// Literal occurrences sorted by (literal, field, start), each with the literal that matched
     /// the words: the same literal, or for a named list's occurrence, the entry's.
     occurrences: Vec<(LitId, Occ, LitId)>,
+    /// The literals that occur, ascending, each with its range of `occurrences`.
+    present: Vec<(LitId, u32, u32)>,
+    /// Left and right occurrences of a proximity operator, and which right ones took part,
+    /// reused from one evaluation to the next.
+    near_buffers: std::cell::Cell<NearBuffers>,
 }
+
+type NearBuffers = (Vec<Occ>, Vec<Occ>, Vec<bool>);
 
 impl MatchState {
     /// Tokenizes the article and finds every literal occurrence.
@@ -120,25 +127,31 @@ impl MatchState {
             }
         }
         occurrences.sort_unstable();
+        let present = &mut self.present;
+        present.clear();
+        for (i, &(lit, _, _)) in occurrences.iter().enumerate() {
+            match present.last_mut() {
+                Some(last) if last.0 == lit => last.2 = i as u32 + 1,
+                _ => present.push((lit, i as u32, i as u32 + 1)),
+            }
+        }
     }
 
     /// The literals that occur, each once, ascending.
     pub fn literals(&self) -> impl Iterator<Item = LitId> + '_ {
-        let mut last = None;
-        self.occurrences.iter().filter_map(move |&(lit, _, _)| {
-            if last == Some(lit) {
-                None
-            } else {
-                last = Some(lit);
-                Some(lit)
-            }
-        })
+        self.present.iter().map(|&(lit, _, _)| lit)
     }
 
+    /// The occurrences of `lit`: a binary search over the literals that occur (far fewer than
+    /// their occurrences).
     fn occurrences_of(&self, lit: LitId) -> &[(LitId, Occ, LitId)] {
-        let start = self.occurrences.partition_point(|(l, _, _)| *l < lit);
-        let end = self.occurrences.partition_point(|(l, _, _)| *l <= lit);
-        &self.occurrences[start..end]
+        match self.present.binary_search_by_key(&lit, |&(l, _, _)| l) {
+            Ok(i) => {
+                let (_, start, end) = self.present[i];
+                &self.occurrences[start as usize..end as usize]
+            }
+            Err(_) => &[],
+        }
     }
 
     /// The literal of the entry of list `list` that occurs at `occ`, if one does.
@@ -193,19 +206,22 @@ impl MatchState {
         }
     }
 
-    fn gather(&self, operand: &[(LitId, FieldMask)]) -> Vec<Occ> {
-        let mut out: Vec<Occ> = operand
-            .iter()
-            .flat_map(|&(lit, fields)| {
+    /// The occurrences of a proximity operand, sorted and distinct, into `out` (cleared).
+    fn gather(&self, operand: &[(LitId, FieldMask)], out: &mut Vec<Occ>) {
+        out.clear();
+        for &(lit, fields) in operand {
+            out.extend(
                 self.occurrences_of(lit)
                     .iter()
-                    .filter(move |(_, o, _)| fields.contains(o.field))
-                    .map(|(_, o, _)| *o)
-            })
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+                    .filter(|(_, o, _)| fields.contains(o.field))
+                    .map(|(_, o, _)| *o),
+            );
+        }
+        // One literal's occurrences are already sorted by (field, start) and distinct.
+        if operand.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
     }
 
     /// `NEAR/n`: some left and right occurrence in one field, not overlapping, with at most `n`
@@ -219,14 +235,20 @@ impl MatchState {
         ordered: bool,
         spans: &mut Vec<Occ>,
     ) -> bool {
-        let lefts = self.gather(left);
+        // The buffers of the last proximity evaluated (operands hold literals only, so this
+        // never runs while another proximity holds them).
+        let mut buffers = self.near_buffers.take();
+        let (lefts, rights, right_used) = &mut buffers;
+        self.gather(left, lefts);
         if lefts.is_empty() {
+            self.near_buffers.set(buffers);
             return false;
         }
-        let rights = self.gather(right);
-        let mut right_used = vec![false; rights.len()];
+        self.gather(right, rights);
+        right_used.clear();
+        right_used.resize(rights.len(), false);
         let mut found = false;
-        for l in &lefts {
+        for l in lefts.iter() {
             let mut used = false;
             // Right occurrences that start after `l` ends, within the window.
             let lo = rights.partition_point(|r| (r.field, r.start) < (l.field, l.end));
@@ -262,10 +284,11 @@ impl MatchState {
         spans.extend(
             rights
                 .iter()
-                .zip(&right_used)
+                .zip(right_used.iter())
                 .filter(|(_, &u)| u)
                 .map(|(r, _)| *r),
         );
+        self.near_buffers.set(buffers);
         found
     }
 }

@@ -579,10 +579,11 @@ impl Engine {
         let Scratch {
             state,
             candidates,
+            seen,
             spans,
             ..
         } = &mut *scratch;
-        inner.candidates(state, candidates, |_| true);
+        inner.candidates(state, seen, candidates, |_| true);
         for &r in candidates.iter() {
             spans.clear();
             if state.eval(&inner.rules[r as usize].node, spans) {
@@ -607,6 +608,7 @@ impl Engine {
         let Scratch {
             state,
             candidates,
+            seen,
             fired,
             wanted: _,
             occs,
@@ -616,7 +618,9 @@ impl Engine {
             overlaps,
             own,
         } = scratch;
-        inner.candidates(state, candidates, |r| wanted[inner.rules[r as usize].topic]);
+        inner.candidates(state, seen, candidates, |r| {
+            wanted[inner.rules[r as usize].topic]
+        });
 
         // Fired rules with their occurrences (a range of `occs`).
         fired.clear();
@@ -738,17 +742,54 @@ impl Engine {
 impl Inner {
     /// The rules that may fire on the matched article of `state` (those with a literal in it,
     /// plus those that need none) and that `keep` accepts, ascending, into `out` (cleared).
-    fn candidates(&self, state: &MatchState, out: &mut Vec<u32>, keep: impl Fn(u32) -> bool) {
+    /// `seen` marks the rules already taken (one generation per call, so it is never cleared):
+    /// a literal that many rules share (a named list) adds each of them once.
+    fn candidates(
+        &self,
+        state: &MatchState,
+        seen: &mut Seen,
+        out: &mut Vec<u32>,
+        keep: impl Fn(u32) -> bool,
+    ) {
         out.clear();
-        out.extend(
-            state
-                .literals()
-                .flat_map(|l| self.rules_by_literal[l as usize].iter().copied())
-                .chain(self.always.iter().copied())
-                .filter(|&r| keep(r)),
-        );
+        let generation = seen.next(self.rules.len());
+        let marks = &mut seen.marks;
+        for lit in state.literals() {
+            for &r in &self.rules_by_literal[lit as usize] {
+                if marks[r as usize] != generation && keep(r) {
+                    marks[r as usize] = generation;
+                    out.push(r);
+                }
+            }
+        }
+        for &r in &self.always {
+            if marks[r as usize] != generation && keep(r) {
+                marks[r as usize] = generation;
+                out.push(r);
+            }
+        }
         out.sort_unstable();
-        out.dedup();
+    }
+}
+
+/// Marks of the rules taken by [`Inner::candidates`]: `marks[r] == generation` when rule `r`
+/// was taken in the current call.
+#[derive(Default)]
+struct Seen {
+    marks: Vec<u32>,
+    generation: u32,
+}
+
+impl Seen {
+    /// Starts a call over `rules` rules: its generation.
+    fn next(&mut self, rules: usize) -> u32 {
+        if self.marks.len() != rules || self.generation == u32::MAX {
+            self.marks.clear();
+            self.marks.resize(rules, 0);
+            self.generation = 0;
+        }
+        self.generation += 1;
+        self.generation
     }
 }
 
@@ -761,6 +802,7 @@ struct Scratch {
     wanted: Vec<bool>,
     /// Rules with a literal in the text (plus those that need none).
     candidates: Vec<u32>,
+    seen: Seen,
     /// Rules that fired: topic, rule, their occurrences in `occs`.
     fired: Vec<(usize, u32, std::ops::Range<usize>)>,
     occs: Vec<Occ>,
