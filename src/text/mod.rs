@@ -41,6 +41,17 @@
 //! Query literals go through the very same pipeline, so a rule and a text that look alike to a
 //! reader compare equal.
 //!
+//! # Fast paths
+//!
+//! The engine runs the pipeline through `Path::Fast`: a non-ASCII region made only of the
+//! characters of a table computed from step 1 itself (`fast::FastChars`: curly quotes and
+//! apostrophes, no-break spaces, soft hyphens, ellipses, accented Latin letters when accents are
+//! ignored, dashes) is mapped by lookup instead of clustering and NFKC; a view of ASCII and
+//! boundary characters is segmented by one byte loop; and a plain ASCII word is handed to the
+//! `WordSink` without its keys being built (its folded key's hash is computed while it is
+//! lowercased, `Word::folded_hash`). `Path::General` runs every step in full and is the
+//! reference: property tests check that both give the same view, segments, keys and spans.
+//!
 //! # Offsets
 //!
 //! [`Tokens::span`] returns `[start, end)` in UTF-8 bytes of the original text, `end` exclusive,
