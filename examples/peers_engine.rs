@@ -46,17 +46,26 @@ fn rules(phrases: &[String]) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = std::path::PathBuf::from(
-        args.first()
-            .expect("usage: peers_engine DUMP_DIR [lists] [--evidence]"),
-    );
+    let Some(dir) = args.first().filter(|a| !a.starts_with("--")) else {
+        eprintln!("usage: peers_engine DUMP_DIR [phoenix,1k,10k,100k] [--evidence]  (DUMP_DIR from `peers.py --dump DUMP_DIR`)");
+        std::process::exit(2);
+    };
+    let dir = std::path::PathBuf::from(dir);
     let lists = args
         .get(1)
         .filter(|a| !a.starts_with("--"))
         .map_or("phoenix,1k,10k,100k", String::as_str);
     let evidence = args.iter().any(|a| a == "--evidence");
-    let corpus: Vec<String> = std::fs::read_to_string(dir.join("corpus.jsonl"))
-        .expect("corpus.jsonl (peers.py --dump)")
+    let corpus_file = dir.join("corpus.jsonl");
+    let Ok(corpus_text) = std::fs::read_to_string(&corpus_file) else {
+        eprintln!(
+            "error: cannot read {}: make it with `python3 ../shared/bench/peers.py --dump {}`",
+            corpus_file.display(),
+            dir.display()
+        );
+        std::process::exit(2);
+    };
+    let corpus: Vec<String> = corpus_text
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");

@@ -1429,3 +1429,27 @@ fn inputs_that_never_end_are_refused_not_read_into_memory() {
         assert!(err.lines().count() <= 2, "{args:?}: one line: {err}");
     }
 }
+
+/// Review (issue #15 session): a JSON Lines line that is not UTF-8 names its article when `"id"`
+/// came before the bad byte, as a line cut short does; after it, there is no id to name.
+#[test]
+fn invalid_utf8_line_keeps_the_id_read_before_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &path,
+        b"{\"id\":\"badutf\",\"title\":\"caf\xe9 x\"}\n{\"title\":\"caf\xe9\",\"id\":\"late\"}\n",
+    )
+    .unwrap();
+    let o = rubric(&["classify", "--jsonl", path.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = json_lines(&o);
+    assert_eq!(lines[0]["error"]["id"], "badutf");
+    assert_eq!(lines[0]["error"]["column"], 28);
+    assert!(lines[1]["error"].get("id").is_none(), "{}", lines[1]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(":1:28: article \"badutf\": not UTF-8"),
+        "{err}"
+    );
+}

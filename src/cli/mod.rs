@@ -404,7 +404,8 @@ fn jsonl_line(line: usize, bytes: &[u8]) -> Result<Option<&str>, LineError> {
         LineError {
             line,
             column: Some(valid.chars().count() + 1),
-            id: None,
+            // The id, when it came before the bad byte (as for a line cut short).
+            id: article_id(valid),
             message: format!("not UTF-8: byte 0x{bad:02x} is not part of a UTF-8 character"),
         }
     })?;

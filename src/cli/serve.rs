@@ -186,10 +186,19 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             "serving"
         );
         for warning in rules.engine.warnings() {
+            // A rule's warning names its rule; the log names the rule's topic too.
+            let topic = warning.topic.as_deref().or_else(|| {
+                let rule = warning.rule.as_deref()?;
+                rules
+                    .engine
+                    .rules()
+                    .find(|(id, _, _)| *id == rule)
+                    .map(|(_, topic, _)| topic)
+            });
             tracing::warn!(
                 code = warning.code,
                 rule = warning.rule.as_deref().unwrap_or(""),
-                topic = warning.topic.as_deref().unwrap_or(""),
+                topic = topic.unwrap_or(""),
                 message = %warning.message,
                 "rule lint"
             );
