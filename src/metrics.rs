@@ -173,41 +173,35 @@ static HANDLES: OnceLock<Handles> = OnceLock::new();
 pub fn record_call(path: &str, code: Code, elapsed: Duration) {
     let (index, service, method) = label_set(path);
     let code_index = code as usize;
-    let Some(handles) = HANDLES.get().filter(|_| code_index < CODES) else {
+    let handled = || {
         metrics::counter!(
             "grpc_server_handled_total",
             "grpc_service" => service,
             "grpc_method" => method,
             "grpc_code" => code_name(code)
         )
-        .increment(1);
+    };
+    let seconds = || {
         metrics::histogram!(
             "grpc_server_handling_seconds",
             "grpc_service" => service,
             "grpc_method" => method
         )
-        .record(elapsed.as_secs_f64());
-        return;
     };
-    handles.handled[index][code_index]
-        .get_or_init(|| {
-            metrics::counter!(
-                "grpc_server_handled_total",
-                "grpc_service" => service,
-                "grpc_method" => method,
-                "grpc_code" => code_name(code)
-            )
-        })
-        .increment(1);
-    handles.seconds[index]
-        .get_or_init(|| {
-            metrics::histogram!(
-                "grpc_server_handling_seconds",
-                "grpc_service" => service,
-                "grpc_method" => method
-            )
-        })
-        .record(elapsed.as_secs_f64());
+    match HANDLES.get().filter(|_| code_index < CODES) {
+        Some(handles) => {
+            handles.handled[index][code_index]
+                .get_or_init(handled)
+                .increment(1);
+            handles.seconds[index]
+                .get_or_init(seconds)
+                .record(elapsed.as_secs_f64());
+        }
+        None => {
+            handled().increment(1);
+            seconds().record(elapsed.as_secs_f64());
+        }
+    }
 }
 
 /// Most topics whose counters a thread keeps (rule sets reloaded with new topics add to them); the

@@ -322,8 +322,6 @@ impl Reloader {
                 }
             }
         }
-        // What parsing the rules again freed goes back to the system.
-        crate::memory::release_free_memory();
         let watch_list_dirs =
             |watcher: &mut notify::RecommendedWatcher,
              watched: &mut Vec<(PathBuf, Option<DirId>)>| {

@@ -315,16 +315,6 @@ impl<'a> View<'a> {
         &self.segments[i]
     }
 
-    /// Whether the view holds only ASCII and [`Fast::Keep`] characters, so that it can be
-    /// segmented like ASCII.
-    fn ascii_like(&self, table: &FastChars) -> bool {
-        self.text.is_ascii()
-            || self
-                .text
-                .chars()
-                .all(|c| c.is_ascii() || table.map(c) == Some(Fast::Keep))
-    }
-
     /// Maps a view range `[start, end)` to the original.
     fn original_range(&self, range: Range<usize>) -> Range<usize> {
         if matches!(self.text, std::borrow::Cow::Borrowed(_)) {
@@ -583,7 +573,7 @@ pub(crate) fn for_each_word(
     match table {
         // A view of ASCII and boundary characters only (most news text once the table has mapped
         // it): one tight loop over its bytes.
-        Some(table) if view.ascii_like(table) => {
+        Some(table) if ascii_like(v, Some(table)) => {
             let bytes = v.as_bytes();
             let mut at = 0;
             while let Some((start, end, plain)) = next_ascii_segment(bytes, at, bytes.len()) {
@@ -597,6 +587,16 @@ pub(crate) fn for_each_word(
             }
         }
     }
+}
+
+/// Whether `text` holds only ASCII and, with a table, [`Fast::Keep`] characters (word boundaries
+/// on both sides), so that it can be segmented like ASCII.
+fn ascii_like(text: &str, table: Option<&FastChars>) -> bool {
+    text.is_ascii()
+        || table.is_some_and(|table| {
+            text.chars()
+                .all(|c| c.is_ascii() || table.map(c) == Some(Fast::Keep))
+        })
 }
 
 /// `true` for the ASCII characters that always have a UAX #29 word boundary before them (unless
@@ -689,20 +689,6 @@ impl<'a> WordSegments<'a> {
             unicode: None,
             table,
         }
-    }
-
-    /// Whether the piece `text[range]` can be segmented like ASCII.
-    fn ascii_like(&self, range: Range<usize>) -> bool {
-        let piece = &self.text.as_bytes()[range.clone()];
-        if piece.is_ascii() {
-            return true;
-        }
-        let Some(table) = self.table else {
-            return false;
-        };
-        self.text[range]
-            .chars()
-            .all(|c| c.is_ascii() || table.map(c) == Some(Fast::Keep))
     }
 
     /// The next word run of the ASCII piece, if any, and whether it is *plain*: only letters,
@@ -816,7 +802,7 @@ impl<'a> Iterator for WordSegments<'a> {
                 i += 1;
             }
             self.pos = i;
-            if self.ascii_like(content..i) {
+            if ascii_like(&self.text[content..i], self.table) {
                 self.ascii = content..i;
             } else {
                 let piece = &self.text[start..i];
@@ -1205,6 +1191,19 @@ mod segmentation_properties {
         accent_sensitive: true,
     };
 
+    /// The fast and the general path find the same words in `text`, in both accent modes.
+    fn same_words_on_both_paths(text: &str) -> Result<(), TestCaseError> {
+        for options in [super::NormalizeOptions::default(), SENSITIVE] {
+            prop_assert_eq!(
+                words_with(text, super::Path::Fast, options),
+                words_with(text, super::Path::General, options),
+                "text {:?}",
+                text
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
 
@@ -1225,25 +1224,12 @@ mod segmentation_properties {
         fn fast_words_equal_general_words(
             parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
         ) {
-            let text: String = parts.concat();
-            for options in [super::NormalizeOptions::default(), SENSITIVE] {
-                prop_assert_eq!(
-                    words_with(&text, super::Path::Fast, options),
-                    words_with(&text, super::Path::General, options),
-                    "text {:?}", text
-                );
-            }
+            same_words_on_both_paths(&parts.concat())?;
         }
 
         #[test]
         fn fast_words_equal_general_words_on_any_text(text in "\\PC{0,40}") {
-            for options in [super::NormalizeOptions::default(), SENSITIVE] {
-                prop_assert_eq!(
-                    words_with(&text, super::Path::Fast, options),
-                    words_with(&text, super::Path::General, options),
-                    "text {:?}", text
-                );
-            }
+            same_words_on_both_paths(&text)?;
         }
 
         /// Segmenting a view with boundary characters like ASCII gives unicode-segmentation's
