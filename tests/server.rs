@@ -290,7 +290,7 @@ async fn list_topics_and_get_rule_set() {
         && t.rule_count > 0));
 
     let rule_set = client
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -1056,7 +1056,7 @@ async fn hot_reload_under_load_loses_nothing() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let rule_set = client
-            .get_rule_set(pb::GetRuleSetRequest {})
+            .get_rule_set(pb::GetRuleSetRequest::default())
             .await
             .unwrap()
             .into_inner()
@@ -1565,7 +1565,7 @@ async fn sighup_reloads_the_rules() {
     let version = |c: &mut ClassifierServiceClient<Channel>| {
         let mut c = c.clone();
         async move {
-            c.get_rule_set(pb::GetRuleSetRequest {})
+            c.get_rule_set(pb::GetRuleSetRequest::default())
                 .await
                 .unwrap()
                 .into_inner()
@@ -1771,7 +1771,7 @@ async fn list_file_change_alone_reloads_the_rules() {
     let rule_set = |c: &mut ClassifierServiceClient<Channel>| {
         let mut c = c.clone();
         async move {
-            c.get_rule_set(pb::GetRuleSetRequest {})
+            c.get_rule_set(pb::GetRuleSetRequest::default())
                 .await
                 .unwrap()
                 .into_inner()
@@ -2458,7 +2458,7 @@ async fn sighup_with_unchanged_rules_logs_rules_unchanged() {
     wait_for_log(&server, "SIGHUP reloads the rule file").await;
     let mut client = ClassifierServiceClient::new(server.channel().await);
     let served = client
-        .get_rule_set(pb::GetRuleSetRequest {})
+        .get_rule_set(pb::GetRuleSetRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -2528,7 +2528,7 @@ async fn get_rule_set_shows_the_last_failed_reload() {
     let rule_set = |c: &mut ClassifierServiceClient<Channel>| {
         let mut c = c.clone();
         async move {
-            c.get_rule_set(pb::GetRuleSetRequest {})
+            c.get_rule_set(pb::GetRuleSetRequest::default())
                 .await
                 .unwrap()
                 .into_inner()
@@ -2932,7 +2932,7 @@ mod stalls_signals_and_handshakes {
         let mut client = ClassifierServiceClient::new(server.channel().await);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let answer = client.get_rule_set(pb::GetRuleSetRequest {}).await;
+            let answer = client.get_rule_set(pb::GetRuleSetRequest::default()).await;
             if answer.is_err() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -211,6 +211,7 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
             .collect(),
         rule_set_version: c.rule_set_version.to_string(),
         offset_encoding: encoding(offsets) as i32,
+        explanations: Vec::new(),
     }
 }
 
@@ -224,9 +225,9 @@ pub(crate) fn topic(t: &TopicInfo) -> pb::Topic {
     }
 }
 
-fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+fn timestamp(t: SystemTime) -> pbjson_types::Timestamp {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    prost_types::Timestamp {
+    pbjson_types::Timestamp {
         seconds: since.as_secs() as i64,
         nanos: since.subsec_nanos() as i32,
     }
@@ -251,5 +252,6 @@ pub(crate) fn rule_set(r: &LoadedRules) -> pb::RuleSet {
             error: f.report,
             content_sha256: f.content_sha256,
         }),
+        text: String::new(),
     }
 }

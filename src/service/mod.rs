@@ -414,6 +414,20 @@ impl ClassifierService for Classifier {
         .await
     }
 
+    async fn check_rules(
+        &self,
+        _request: Request<pb::CheckRulesRequest>,
+    ) -> Result<Response<pb::CheckRulesResponse>, Status> {
+        Err(Status::unimplemented("CheckRules: not yet"))
+    }
+
+    async fn classify_with_rules(
+        &self,
+        _request: Request<pb::ClassifyWithRulesRequest>,
+    ) -> Result<Response<pb::ClassifyWithRulesResponse>, Status> {
+        Err(Status::unimplemented("ClassifyWithRules: not yet"))
+    }
+
     async fn get_rule_set(
         &self,
         _request: Request<pb::GetRuleSetRequest>,
