@@ -48,6 +48,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod http;
 pub mod import;
 pub mod learn;
 pub mod memory;

@@ -76,6 +76,8 @@ pub struct ServerConfig {
     /// When set, every call except `grpc.health.v1.Health` must carry
     /// `authorization: Bearer <token>`; others get UNAUTHENTICATED.
     pub auth_token: Option<Secret>,
+    /// `CheckRules` and `ClassifyWithRules`: whether they are served, and their limits.
+    pub rule_editing: crate::service::RuleEditing,
 }
 
 /// PEM-encoded TLS material, read from files at startup.
@@ -139,6 +141,7 @@ impl Default for ServerConfig {
             max_connection_age_grace: Duration::from_secs(30),
             tls: None,
             auth_token: None,
+            rule_editing: crate::service::RuleEditing::default(),
         }
     }
 }
@@ -198,22 +201,33 @@ pub async fn run(
         .build_v1alpha()
         .map_err(|e| ServerError(format!("cannot build reflection v1alpha: {e}")))?;
 
-    let classifier = ClassifierServiceServer::new(Classifier::new(rules, config.limits))
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .send_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Zstd);
+    let classifier = ClassifierServiceServer::new(
+        Classifier::new(rules, config.limits).with_rule_editing(config.rule_editing),
+    )
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes)
+    .accept_compressed(CompressionEncoding::Gzip)
+    .accept_compressed(CompressionEncoding::Zstd)
+    .send_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Zstd);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
     let router = Server::builder()
+        // HTTP/1.1 for curl, browsers and grpc-web; HTTP/2 for gRPC (and anyone who asks).
+        .accept_http1(true)
         .max_concurrent_streams(config.max_concurrent_streams)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_connection_age(config.max_connection_age)
         .max_connection_age_grace(config.max_connection_age_grace)
+        // Outermost: HTTP/JSON and the playground (module `http`); gRPC goes on inside.
+        .layer(crate::http::HttpLayer {
+            max_body_bytes: config.max_message_bytes,
+            body_timeout: config.request_body_timeout,
+            token: config.auth_token.clone(),
+        })
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(CallLayer {
             slots: slots::Slots::new(
                 config.max_concurrent_calls,
@@ -317,7 +331,7 @@ fn tls_acceptor(tls: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, ServerErro
     let mut config = builder
         .with_single_cert(certs(&tls.cert_pem, "certificate")?, key)
         .map_err(|e| invalid("certificate and key", &e))?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -466,7 +480,7 @@ pub struct Call<S> {
 
 /// The token of an `authorization` header value with the `Bearer` scheme, in any case (RFC 7235:
 /// the scheme is case-insensitive; one or more spaces before the token).
-fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     const SCHEME: &[u8] = b"bearer";
     if value.len() <= SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
         return None;
