@@ -78,6 +78,10 @@ pub struct ServerConfig {
     pub auth_token: Option<Secret>,
     /// `CheckRules` and `ClassifyWithRules`: whether they are served, and their limits.
     pub rule_editing: crate::service::RuleEditing,
+    /// Origins (`https://app.example.com`) whose browser pages may call the API (HTTP/JSON and
+    /// grpc-web) across origins (CORS); empty: none, only same-origin pages such as the
+    /// playground.
+    pub cors_allow_origins: Vec<String>,
 }
 
 /// PEM-encoded TLS material, read from files at startup.
@@ -142,6 +146,7 @@ impl Default for ServerConfig {
             tls: None,
             auth_token: None,
             rule_editing: crate::service::RuleEditing::default(),
+            cors_allow_origins: Vec::new(),
         }
     }
 }
@@ -213,6 +218,7 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
+    let cors = cors_layer(&config.cors_allow_origins)?;
     let router = Server::builder()
         // HTTP/1.1 for curl, browsers and grpc-web; HTTP/2 for gRPC (and anyone who asks).
         .accept_http1(true)
@@ -221,7 +227,9 @@ pub async fn run(
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_connection_age(config.max_connection_age)
         .max_connection_age_grace(config.max_connection_age_grace)
-        // Outermost: HTTP/JSON and the playground (module `http`); gRPC goes on inside.
+        // Outermost: CORS preflights and headers, when origins are allowed; then HTTP/JSON and
+        // the playground (module `http`); gRPC goes on inside.
+        .layer(tower::util::option_layer(cors))
         .layer(crate::http::HttpLayer {
             max_body_bytes: config.max_message_bytes,
             body_timeout: config.request_body_timeout,
@@ -295,6 +303,44 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The CORS layer for `origins` (none when empty): GET and POST from those origins, with the
+/// headers gRPC-web and the API use, exposing the gRPC status headers.
+fn cors_layer(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, ServerError> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| {
+            http::HeaderValue::from_str(o.trim_end_matches('/')).map_err(|_| {
+                ServerError(format!(
+                    "invalid CORS origin {o:?}: write it as https://host[:port]"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = http::HeaderName::from_static;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_headers([
+                http::header::AUTHORIZATION,
+                http::header::CONTENT_TYPE,
+                header("grpc-timeout"),
+                header("x-grpc-web"),
+                header("x-user-agent"),
+            ])
+            .expose_headers([
+                header("grpc-status"),
+                header("grpc-message"),
+                header("grpc-status-details-bin"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    ))
 }
 
 /// The rustls acceptor of `tls` (ring provider; ALPN `h2`; with a client CA, client certificates

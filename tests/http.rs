@@ -591,3 +591,42 @@ fn the_status_table_follows_code_proto() {
     assert_eq!(http_status(Code::Unavailable), 503);
     assert_eq!(http_status(Code::DeadlineExceeded), 504);
 }
+
+/// `--cors-allow-origin`: a browser page of an allowed origin may call the API (preflight
+/// answered, `access-control-allow-origin` on the answer); other origins get no CORS headers.
+#[test]
+fn cors_allows_the_configured_origins_only() {
+    let server = Server::start(&[
+        "--cors-allow-origin",
+        "https://app.example,http://localhost:3000",
+    ]);
+    let preflight = |origin: &str| {
+        agent()
+            .options(format!("http://{}/v1/articles:classify", server.addr))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .call()
+            .unwrap()
+    };
+    let allowed = preflight("https://app.example");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = preflight("https://evil.example");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let response = agent()
+        .post(format!("http://{}/v1/articles:classify", server.addr))
+        .header("origin", "http://localhost:3000")
+        .send(json!({"article": {"body": "Envoys met."}}).to_string())
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+}

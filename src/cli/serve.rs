@@ -108,6 +108,11 @@ pub(super) struct ServeArgs {
     /// Compilations of rules sent by clients at once; one more gets RESOURCE_EXHAUSTED.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..), env = "RUBRIC_MAX_CONCURRENT_COMPILES")]
     max_concurrent_compiles: u16,
+    /// Origins whose browser pages may call the API across origins (CORS), comma-separated
+    /// (`https://app.example.com,http://localhost:3000`); default none (same-origin pages, such
+    /// as the playground, need none).
+    #[arg(long, value_delimiter = ',', env = "RUBRIC_CORS_ALLOW_ORIGIN")]
+    cors_allow_origin: Vec<String>,
 }
 
 /// `--rule-editing`.
@@ -176,6 +181,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             compile_timeout: args.rule_compile_timeout,
             max_concurrent_compiles: usize::from(args.max_concurrent_compiles),
         },
+        cors_allow_origins: args.cors_allow_origin.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {

@@ -223,13 +223,22 @@ pub fn status_response(status: &Status) -> http::Response<Body> {
     json_response(http_status(status.code()), json)
 }
 
+/// The JSON form of `google.rpc.Status`, fields in proto order (serde_json's `Value` would sort
+/// them).
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    code: i32,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<serde_json::Value>,
+}
+
 /// The JSON form of `google.rpc.Status` (proto3 JSON mapping: `code` as a number, details as
-/// `Any` with `@type`): the details tonic-types decodes from the status (`BadRequest`,
-/// `RetryInfo`, `ErrorInfo`, ...) are listed; this server sends `BadRequest` only.
-pub fn status_json(status: &Status) -> serde_json::Value {
+/// `Any` with `@type`), with the `BadRequest` detail tonic-types decodes from the status, the only
+/// detail this server sends.
+fn status_json(status: &Status) -> StatusJson<'_> {
     let mut details = Vec::new();
-    let decoded = status.get_error_details();
-    if let Some(bad) = decoded.bad_request() {
+    if let Some(bad) = status.get_error_details().bad_request() {
         let violations: Vec<_> = bad
             .field_violations
             .iter()
@@ -240,14 +249,11 @@ pub fn status_json(status: &Status) -> serde_json::Value {
             "fieldViolations": violations,
         }));
     }
-    let mut json = serde_json::json!({
-        "code": status.code() as i32,
-        "message": status.message(),
-    });
-    if !details.is_empty() {
-        json["details"] = serde_json::Value::Array(details);
+    StatusJson {
+        code: status.code() as i32,
+        message: status.message(),
+        details,
     }
-    json
 }
 
 /// One HTTP/JSON call: check the token, read and decode the request, call the method over the
