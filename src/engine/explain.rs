@@ -311,7 +311,7 @@ impl<'a, 'b> Explainer<'a, 'b> {
             .map(|o| self.literal_span(lit, o))
             .collect();
         format!(
-            "not found in the {}; found in the {} at {}",
+            "not found in the {}; found in the {}: {}",
             field.name(),
             other(field).name(),
             list_spans(&spans, occs.len())
@@ -540,7 +540,9 @@ impl<'a, 'b> Explainer<'a, 'b> {
                 shown(l)
             )
         } else if let Some((a, b, gap)) = pair {
+            // In text order.
             let (a, b) = (&lefts[a], &rights[b]);
+            let (a, b) = if a.0 <= b.0 { (a, b) } else { (b, a) };
             spans = self.pair_spans(a, b);
             format!(
                 "{} and {} have {} between them (at most {} allowed)",
