@@ -455,9 +455,15 @@ impl<'a, 'b> Explainer<'a, 'b> {
         let (reason, summary) = if satisfied {
             (format!("holds in the {}", field.name()), op_summary)
         } else {
-            let reason = self.unscoped(field, node);
-            let summary = format!("{}: scope failed: {reason}", field.name());
-            (reason, summary)
+            match self.unscoped(field, node) {
+                // Only the scope made it fail: say where the words are.
+                Ok(reason) => {
+                    let summary = format!("{}: scope failed: {reason}", field.name());
+                    (reason, summary)
+                }
+                // It fails in any field: what decides is inside.
+                Err(reason) => (reason, op_summary),
+            }
         };
         let explained = branch(
             QueryOperator::FieldScope,
@@ -469,9 +475,9 @@ impl<'a, 'b> Explainer<'a, 'b> {
         (explained, summary)
     }
 
-    /// Why a node scoped to `field` is false: whether it would hold with the other field, and
-    /// where its words are there.
-    fn unscoped(&self, field: Field, node: &Node) -> String {
+    /// Why a node scoped to `field` is false: `Ok` when it would hold with the other field (and
+    /// where its words are there), `Err` when it holds in no field.
+    fn unscoped(&self, field: Field, node: &Node) -> Result<String, String> {
         let mut occs = Vec::new();
         let field_name = field.name();
         let other = other(field).name();
@@ -479,7 +485,9 @@ impl<'a, 'b> Explainer<'a, 'b> {
             .state
             .eval(&node.with_fields(FieldMask::ALL), &mut occs)
         {
-            return format!("does not hold in the {field_name}, nor in the {other}");
+            return Err(format!(
+                "does not hold in the {field_name}, nor in the {other}"
+            ));
         }
         occs.sort_unstable();
         occs.dedup();
@@ -491,9 +499,11 @@ impl<'a, 'b> Explainer<'a, 'b> {
         let shown: Vec<Span> = outside.iter().take(3).cloned().collect();
         let spans = list_spans(&shown, outside.len());
         if outside.len() == occs.len() {
-            format!("the words are in the {other}, not the {field_name}: {spans}")
+            Ok(format!(
+                "the words are in the {other}, not the {field_name}: {spans}"
+            ))
         } else {
-            format!("holds only with the {other} too: {spans}")
+            Ok(format!("holds only with the {other} too: {spans}"))
         }
     }
 
@@ -523,10 +533,15 @@ impl<'a, 'b> Explainer<'a, 'b> {
         let reversed = closest(&rights, &lefts, true)
             .filter(|&(_, _, gap)| near.ordered && !satisfied && gap <= near.distance);
         let reason = if lefts.is_empty() || rights.is_empty() {
+            // Where the operands were looked for, when a field scope says.
+            let within = match scope_of(left).zip(scope_of(right)) {
+                Some((a, b)) if a == b => format!(" in the {}", a.name()),
+                _ => String::new(),
+            };
             match (lefts.is_empty(), rights.is_empty()) {
-                (true, true) => format!("neither {} nor {} found", shown(l), shown(r)),
-                (true, _) => format!("{} not found", shown(l)),
-                _ => format!("{} not found", shown(r)),
+                (true, true) => format!("neither {} nor {} found{within}", shown(l), shown(r)),
+                (true, _) => format!("{} not found{within}", shown(l)),
+                _ => format!("{} not found{within}", shown(r)),
             }
         } else if let Some((b, a, gap)) = reversed {
             // ONEAR failed, but the operands are close in the other order.
@@ -807,6 +822,15 @@ fn evidence(node: &ExplanationNode) -> String {
             .map_or_else(|| node.reason.clone(), evidence),
         _ => node.reason.clone(),
     }
+}
+
+/// The one field a proximity operand is scoped to, if it is.
+fn scope_of(operand: &[(LitId, FieldMask)]) -> Option<Field> {
+    Field::ALL.into_iter().find(|&f| {
+        operand
+            .iter()
+            .all(|&(_, fields)| fields == FieldMask::only(f))
+    })
 }
 
 /// The other field.
