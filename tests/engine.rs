@@ -1923,7 +1923,7 @@ mod explanations {
                 all[0]
                     .query
                     .reason
-                    .contains(&format!("'Zu\u{308}rich' at body word 1")),
+                    .contains("'Zu\u{308}rich' at body word 1"),
                 "{}",
                 all[0].query.reason
             );
