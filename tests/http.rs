@@ -108,7 +108,8 @@ fn every_route_answers_what_grpc_answers() {
 
     let classify = json!({
         "article": {"id": "seed", "title": "Foreign minister’s visit", "body": body},
-        "options": {"offsetEncoding": "OFFSET_ENCODING_UTF16", "minScore": 0.5}
+        "options": {"offsetEncoding": "OFFSET_ENCODING_UTF16", "minScore": 0.5,
+                    "explainRules": ["aid.food_aid", "security.troops"], "explainCandidates": true}
     });
     let (status, http) = post(&server, "/v1/articles:classify", &classify);
     assert_eq!(status, 200, "{http}");
@@ -117,6 +118,10 @@ fn every_route_answers_what_grpc_answers() {
     assert_eq!(http, as_json(&grpc));
     assert!(
         http["classification"]["topics"][0]["evidence"][0]["spans"][0]["text"].is_string(),
+        "{http}"
+    );
+    assert!(
+        http["classification"]["explanations"][0]["query"]["operator"].is_string(),
         "{http}"
     );
 
