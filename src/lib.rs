@@ -12,7 +12,8 @@
 //! - [`rules`]: the rule language: query grammar and parser, rule files, diagnostics with file, line
 //!   and column.
 //! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
-//!   confidence, evidence. Knows nothing of gRPC.
+//!   confidence, evidence, and explanations of why a rule did or did not fire. Knows nothing of
+//!   gRPC.
 //! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
 //! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries) and
 //!   dictionaries (PETRARCH2 actors, agents and verbs as list files).
@@ -20,10 +21,13 @@
 //!   L1-regularised logistic-regression path, the rule file writer (`rubric learn`), and
 //!   `rubric suggest`.
 //! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
-//! - [`service`]: thin tonic handlers over the engine (validation, conversion).
+//! - [`service`]: thin tonic handlers over the engine (validation, conversion), and the
+//!   compilation of rules sent by clients under their own limits.
 //! - [`error`]: the one table from service errors to gRPC status codes.
 //! - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits, deadlines,
 //!   graceful shutdown.
+//! - [`http`]: HTTP/JSON transcoded into the gRPC calls (routes from the contract's
+//!   `google.api.http` options), grpc-web, and the browser playground, on the same listener.
 //! - [`metrics`]: Prometheus metrics (gRPC calls by code, latency, topic labels, rule set info).
 //! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
 //! - [`client`]: a client for replicas: client-side load balancing with health checking,

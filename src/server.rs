@@ -168,7 +168,9 @@ impl std::error::Error for ServerError {}
 /// Services: `rubric.v1.ClassifierService`, `grpc.health.v1.Health` (SERVING for `""` and for
 /// [`SERVICE_NAME`] from the start, since the rules are compiled before this is called;
 /// NOT_SERVING once shutdown begins; NOT_FOUND for other names), and gRPC reflection v1 and
-/// v1alpha with the descriptors of the classifier, health and `google.rpc` error details.
+/// v1alpha with the descriptors of the classifier, health and `google.rpc` error details. On the
+/// same listener: grpc-web (tonic-web), the classifier's HTTP/JSON routes and the browser
+/// playground at `/` ([`crate::http`]); HTTP/1.1 is accepted for them.
 ///
 /// Shutdown: health turns NOT_SERVING, the listener stops accepting, HTTP/2 connections get
 /// GOAWAY so calls in flight finish; after [`ServerConfig::drain_timeout`] the server returns

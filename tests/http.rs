@@ -635,3 +635,35 @@ fn cors_allows_the_configured_origins_only() {
         "http://localhost:3000"
     );
 }
+
+/// Shutdown drains HTTP/JSON as gRPC: an idle HTTP/1.1 keep-alive connection (after a call) does
+/// not hold the drain up, and a new request after SIGTERM finds the port closed.
+#[test]
+fn shutdown_does_not_wait_for_idle_http1_connections() {
+    let mut server = Server::start(&["--drain-timeout", "30"]);
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    let body = r#"{"article": {"body": "Envoys met."}}"#;
+    write!(
+        stream,
+        "POST /v1/articles:classify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // The connection stays open (keep-alive) and idle.
+    let start = std::time::Instant::now();
+    server.signal("TERM");
+    let status = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "waited {:?} for an idle connection",
+        start.elapsed()
+    );
+    assert!(std::net::TcpStream::connect(server.addr).is_err());
+}
