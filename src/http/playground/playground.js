@@ -228,7 +228,8 @@ function renderResult(c, fields, explained) {
     h('div', { class: 'field-view' }, h('h4', { text: label }),
       h('div', { class: 'field-text', 'data-field': field }, highlight(fields[field], spansOf(topics, field), field)))));
   el.results.hidden = false;
-  activeRule = null;
+  if (!fired.has(activeRule)) activeRule = null;
+  applyEmphasis();
   renderExplanations(c.explanations || [], explained);
 }
 
@@ -277,11 +278,14 @@ function highlight(text, spans, field) {
 let activeRule = null;
 function emphasize(rule) {
   activeRule = activeRule === rule ? null : rule;
+  applyEmphasis();
+  const count = el.rendered.querySelectorAll('mark.emph').length;
+  el.resultStatus.textContent = activeRule ? `${activeRule}: ${count} highlighted piece${count === 1 ? '' : 's'}.` : 'No rule emphasized.';
+}
+function applyEmphasis() {
   el.rendered.classList.toggle('focus', Boolean(activeRule));
   for (const m of el.rendered.querySelectorAll('mark')) m.classList.toggle('emph', Boolean(activeRule) && m.dataset.rule.split(' ').includes(activeRule));
   for (const b of el.topics.querySelectorAll('button.rule')) b.setAttribute('aria-pressed', String(b.dataset.rule === activeRule));
-  const count = el.rendered.querySelectorAll('mark.emph').length;
-  el.resultStatus.textContent = activeRule ? `${activeRule}: ${count} highlighted piece${count === 1 ? '' : 's'}.` : 'No rule emphasized.';
 }
 
 // ---- explanations ----------------------------------------------------------------------------------
