@@ -328,7 +328,11 @@ async fn steps(client: &Client, url: &str) {
         vec![],
     )
     .await;
-    assert_eq!(gutter, json!([format!("✖ {line}")]), "the gutter marks the line");
+    assert_eq!(
+        gutter,
+        json!([format!("✖ {line}")]),
+        "the gutter marks the line"
+    );
 
     // Fixed, the rules are valid again.
     paste(client, "rules", RULES).await;
@@ -411,8 +415,17 @@ async fn steps(client: &Client, url: &str) {
         );
     }
     let texts: Vec<&str> = marks.iter().filter_map(|m| m["text"].as_str()).collect();
-    for expected in ["truce", "didn’t come", "It’s a start", "Geneva", "humanitarian convoys"] {
-        assert!(texts.contains(&expected), "a highlight {expected:?} in {texts:?}");
+    for expected in [
+        "truce",
+        "didn’t come",
+        "It’s a start",
+        "Geneva",
+        "humanitarian convoys",
+    ] {
+        assert!(
+            texts.contains(&expected),
+            "a highlight {expected:?} in {texts:?}"
+        );
     }
     // `aid` of "aid convoys" in the title is matched by two rules: one piece carries both.
     assert!(
@@ -479,7 +492,10 @@ async fn steps(client: &Client, url: &str) {
     assert_eq!(explanation["rule"], "aid.delivery", "{explanation}");
     assert_eq!(explanation["fired"], "false", "{explanation}");
     assert!(
-        !explanation["summary"].as_str().unwrap_or_default().is_empty(),
+        !explanation["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
         "a summary: {explanation}"
     );
     assert_eq!(
@@ -501,7 +517,12 @@ async fn steps(client: &Client, url: &str) {
 
     // Tablet width: one column, nothing wider than the window.
     client.set_window_size(768, 1024).await.unwrap();
-    until(client, "the window to narrow", "return window.innerWidth <= 768;").await;
+    until(
+        client,
+        "the window to narrow",
+        "return window.innerWidth <= 768;",
+    )
+    .await;
     let widths = js(
         client,
         "return [document.documentElement.scrollWidth, window.innerWidth];",
