@@ -58,7 +58,9 @@ fn write_http_routes(
                 continue;
             }
             let rule = options.get_extension(&http);
-            let rule = rule.as_message().ok_or("google.api.http is not a message")?;
+            let rule = rule
+                .as_message()
+                .ok_or("google.api.http is not a message")?;
             let mut route = None;
             for verb in ["get", "put", "post", "delete", "patch"] {
                 if let Some(path) = rule.get_field_by_name(verb) {
