@@ -515,6 +515,36 @@ async fn steps(client: &Client, url: &str) {
     std::fs::write(&png, client.screenshot().await.unwrap()).unwrap();
     println!("screenshot: {}", png.display());
 
+    // Classifying with rules that do not load: an error banner with the field violations.
+    paste(client, "rules", &broken).await;
+    let before = runs(client).await;
+    client
+        .find(Locator::Id("classify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_run(client, before).await;
+    let banner = js(
+        client,
+        "const b = document.getElementById('banner'); \
+         return b.hidden ? null : [b.querySelector('p').textContent, \
+           [...b.querySelectorAll('li')].map(li => li.textContent), b.textContent];",
+        vec![],
+    )
+    .await;
+    assert!(
+        banner[0]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Classifying failed: "))
+            && banner[1][0]
+                .as_str()
+                .is_some_and(|v| v.starts_with("rules"))
+            && !banner[2].as_str().unwrap().contains("null"),
+        "an error banner naming the field `rules`: {banner}"
+    );
+
     // Tablet width: one column, nothing wider than the window.
     client.set_window_size(768, 1024).await.unwrap();
     until(

@@ -66,13 +66,13 @@ async function api(method, path, body, signal) {
 }
 
 function showError(context, err) {
-  el.banner.replaceChildren(
+  el.banner.replaceChildren(...[
     h('p', {}, h('strong', { text: `${context}: ` }), err.message),
     err.status === 401 ? h('p', { text: 'Enter the server’s token under “API token”.' }) : null,
     err.code === 12 ? h('p', { text: 'Rule editing is off on this server (start it with --rule-editing on).' }) : null,
     err.violations?.length ? h('ul', {}, err.violations.map((v) => h('li', {}, h('code', { text: v.field || '(request)' }), `: ${v.description || ''}`))) : null,
     h('button', { type: 'button', class: 'secondary', text: 'Dismiss', onclick: clearError }),
-  );
+  ].filter(Boolean));
   el.banner.hidden = false;
 }
 function clearError() { el.banner.hidden = true; el.banner.replaceChildren(); }
@@ -81,8 +81,12 @@ function clearError() { el.banner.hidden = true; el.banner.replaceChildren(); }
 
 let lineMarks = new Map(); // line -> 'error' | 'warning'
 
+let gutterKey = '';
 function renderGutter() {
   const lines = el.rules.value.split('\n').length;
+  const key = `${lines}|${[...lineMarks].join(',')}`;
+  if (key === gutterKey) return;
+  gutterKey = key;
   const frag = document.createDocumentFragment();
   for (let i = 1; i <= lines; i++) {
     const mark = lineMarks.get(i);
@@ -184,8 +188,7 @@ function refreshRuleChoices() {
   if (ids.includes(current)) el.explainRule.value = current;
 }
 
-function renderLines() { renderGutter(); }
-el.rules.addEventListener('input', () => { renderLines(); scheduleCheck(); refreshRuleChoices(); });
+el.rules.addEventListener('input', () => { renderGutter(); scheduleCheck(); refreshRuleChoices(); });
 el.rules.addEventListener('scroll', () => { el.gutter.scrollTop = el.rules.scrollTop; });
 
 // ---- classifying ---------------------------------------------------------------------------------
@@ -331,7 +334,7 @@ async function loadRules() {
 function setRules(text) {
   el.rules.value = text;
   el.rules.scrollTop = 0;
-  renderLines();
+  renderGutter();
   refreshRuleChoices();
   scheduleCheck(0);
 }
@@ -350,6 +353,6 @@ el.explain.addEventListener('click', () => {
 document.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); classify(); }
 });
-renderLines();
+renderGutter();
 refreshRuleChoices();
 loadRules();
