@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build(&[".rubric.v1"])?;
     write_http_routes(&pool, &out)?;
     embed_default_lists(&out)?;
+    embed_playground(&out)?;
     Ok(())
 }
 
@@ -123,5 +124,36 @@ fn embed_default_lists(out: &std::path::Path) -> Result<(), Box<dyn std::error::
     }
     table.push(']');
     std::fs::write(out.join("default_lists.rs"), table)?;
+    Ok(())
+}
+
+/// Writes `playground_assets.rs`: `&[("NAME", include_bytes!(...)), ...]`, sorted by name, for
+/// every file in `src/http/playground/` (the browser playground the HTTP listener serves).
+fn embed_playground(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=src/http/playground");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("src/http/playground");
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut table = String::from("&[\n");
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or("playground file name")?;
+        table.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    table.push(']');
+    std::fs::write(out.join("playground_assets.rs"), table)?;
     Ok(())
 }

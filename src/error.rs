@@ -4,7 +4,13 @@
 //! |---|---|---|
 //! | [`ServiceError::InvalidArgument`] | `INVALID_ARGUMENT` | `google.rpc.BadRequest`, one field violation per problem (at most [`MAX_FIELD_VIOLATIONS`]); the message names the first and counts the rest |
 //! | [`ServiceError::DeadlineExceeded`] | `DEADLINE_EXCEEDED` | none |
+//! | [`ServiceError::CompileTimeout`] | `DEADLINE_EXCEEDED` | none; the message names the limit |
+//! | [`ServiceError::Busy`] | `RESOURCE_EXHAUSTED` | none; the message says what is busy and to retry |
+//! | [`ServiceError::Disabled`] | `UNIMPLEMENTED` | none; the message says which switch turns it on |
 //! | [`ServiceError::Internal`] | `INTERNAL` | none: the cause is logged, the client sees "internal error" |
+//!
+//! Over HTTP/JSON (module `http`), a status is sent as the JSON form of `google.rpc.Status` under
+//! the HTTP status that [`http_status`] gives its code, the table of `google/rpc/code.proto`.
 //!
 //! Statuses the gRPC stack (tonic) produces around the handlers are rewritten by [`wire_status`]
 //! (the call layer of [`crate::server`] applies it to every status the server sends):
@@ -98,6 +104,12 @@ pub enum ServiceError {
     InvalidArgument(Vec<FieldViolation>),
     /// The client's deadline (`grpc-timeout`) passed before the work finished.
     DeadlineExceeded,
+    /// Compiling rules sent by the client took longer than the server allows (the limit).
+    CompileTimeout(std::time::Duration),
+    /// A bounded resource is in use (the text says which); retry with backoff.
+    Busy(String),
+    /// The method is switched off on this server (the text says how to turn it on).
+    Disabled(String),
     /// A bug or an unexpected failure on the server; the text is logged, never sent.
     Internal(String),
 }
@@ -118,6 +130,12 @@ impl fmt::Display for ServiceError {
                 Ok(())
             }
             ServiceError::DeadlineExceeded => f.write_str("deadline exceeded"),
+            ServiceError::CompileTimeout(limit) => write!(
+                f,
+                "compiling the rules took longer than the server's limit ({} ms); send a smaller rule file",
+                limit.as_millis()
+            ),
+            ServiceError::Busy(what) | ServiceError::Disabled(what) => f.write_str(what),
             ServiceError::Internal(e) => write!(f, "internal error: {e}"),
         }
     }
@@ -130,7 +148,11 @@ impl ServiceError {
     pub fn code(&self) -> Code {
         match self {
             ServiceError::InvalidArgument(_) => Code::InvalidArgument,
-            ServiceError::DeadlineExceeded => Code::DeadlineExceeded,
+            ServiceError::DeadlineExceeded | ServiceError::CompileTimeout(_) => {
+                Code::DeadlineExceeded
+            }
+            ServiceError::Busy(_) => Code::ResourceExhausted,
+            ServiceError::Disabled(_) => Code::Unimplemented,
             ServiceError::Internal(_) => Code::Internal,
         }
     }
@@ -190,7 +212,30 @@ impl From<ServiceError> for Status {
                 tracing::error!(%cause, "internal error");
                 Status::internal("internal error")
             }
+            other => Status::new(other.code(), other.to_string()),
         }
+    }
+}
+
+/// The HTTP status of a gRPC status code, as `google/rpc/code.proto` gives it (and grpc-gateway
+/// and Google's APIs send): OK 200, CANCELLED 499, INVALID_ARGUMENT 400, DEADLINE_EXCEEDED 504,
+/// NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409, PERMISSION_DENIED 403, UNAUTHENTICATED 401,
+/// RESOURCE_EXHAUSTED 429, FAILED_PRECONDITION and OUT_OF_RANGE 400, UNIMPLEMENTED 501,
+/// UNAVAILABLE 503, UNKNOWN, INTERNAL and DATA_LOSS 500.
+pub fn http_status(code: Code) -> u16 {
+    match code {
+        Code::Ok => 200,
+        Code::Cancelled => 499,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => 400,
+        Code::DeadlineExceeded => 504,
+        Code::NotFound => 404,
+        Code::AlreadyExists | Code::Aborted => 409,
+        Code::PermissionDenied => 403,
+        Code::Unauthenticated => 401,
+        Code::ResourceExhausted => 429,
+        Code::Unimplemented => 501,
+        Code::Unavailable => 503,
+        Code::Unknown | Code::Internal | Code::DataLoss => 500,
     }
 }
 

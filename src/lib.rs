@@ -48,6 +48,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod http;
 pub mod import;
 pub mod learn;
 pub mod memory;
@@ -61,8 +62,8 @@ pub mod text;
 
 pub use article::{Article, Field};
 pub use engine::{
-    Classification, ClassifyError, ClassifyOptions, Engine, EngineLoadError, RuleEvidence,
-    RuleSetInfo, Span, TopicInfo, TopicScore,
+    Classification, ClassifyError, ClassifyOptions, Engine, EngineLoadError, ExplanationNode,
+    QueryOperator, RuleEvidence, RuleExplanation, RuleSetInfo, Span, TopicInfo, TopicScore,
 };
 pub use rules::{Diagnostic, RuleSet, RuleSetError, Severity};
 pub use text::OffsetEncoding;

@@ -164,7 +164,8 @@ impl Reloader {
         // Reading the rule file and its list files is cheap; compiling is not: compare what was
         // read with what is served first.
         let files = ListDir::beside(&self.path);
-        let (set, diagnostics) = RuleSet::load(&self.path.display().to_string(), &text, &files);
+        let recorded = crate::rules::RecordingLists::new(&files);
+        let (set, diagnostics) = RuleSet::load(&self.path.display().to_string(), &text, &recorded);
         let hash = set.as_ref().map_or_else(
             || crate::rules::file::content_sha256(&text, &[], &[]),
             |s| s.content_sha256.clone(),
@@ -187,7 +188,8 @@ impl Reloader {
             }
             match Engine::check_parsed(set, diagnostics) {
                 (Some(engine), _) => (
-                    LoadedRules::new(&current.source, engine),
+                    LoadedRules::new(&current.source, engine)
+                        .with_sources(&text, recorded.into_files()),
                     current.engine.info().version.clone(),
                 ),
                 (None, diagnostics) => {

@@ -76,6 +76,12 @@ pub struct ServerConfig {
     /// When set, every call except `grpc.health.v1.Health` must carry
     /// `authorization: Bearer <token>`; others get UNAUTHENTICATED.
     pub auth_token: Option<Secret>,
+    /// `CheckRules` and `ClassifyWithRules`: whether they are served, and their limits.
+    pub rule_editing: crate::service::RuleEditing,
+    /// Origins (`https://app.example.com`) whose browser pages may call the API (HTTP/JSON and
+    /// grpc-web) across origins (CORS); empty: none, only same-origin pages such as the
+    /// playground.
+    pub cors_allow_origins: Vec<String>,
 }
 
 /// PEM-encoded TLS material, read from files at startup.
@@ -139,6 +145,8 @@ impl Default for ServerConfig {
             max_connection_age_grace: Duration::from_secs(30),
             tls: None,
             auth_token: None,
+            rule_editing: crate::service::RuleEditing::default(),
+            cors_allow_origins: Vec::new(),
         }
     }
 }
@@ -198,22 +206,36 @@ pub async fn run(
         .build_v1alpha()
         .map_err(|e| ServerError(format!("cannot build reflection v1alpha: {e}")))?;
 
-    let classifier = ClassifierServiceServer::new(Classifier::new(rules, config.limits))
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .send_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Zstd);
+    let classifier = ClassifierServiceServer::new(
+        Classifier::new(rules, config.limits).with_rule_editing(config.rule_editing),
+    )
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes)
+    .accept_compressed(CompressionEncoding::Gzip)
+    .accept_compressed(CompressionEncoding::Zstd)
+    .send_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Zstd);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
+    let cors = cors_layer(&config.cors_allow_origins)?;
     let router = Server::builder()
+        // HTTP/1.1 for curl, browsers and grpc-web; HTTP/2 for gRPC (and anyone who asks).
+        .accept_http1(true)
         .max_concurrent_streams(config.max_concurrent_streams)
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_connection_age(config.max_connection_age)
         .max_connection_age_grace(config.max_connection_age_grace)
+        // Outermost: CORS preflights and headers, when origins are allowed; then HTTP/JSON and
+        // the playground (module `http`); gRPC goes on inside.
+        .layer(tower::util::option_layer(cors))
+        .layer(crate::http::HttpLayer {
+            max_body_bytes: config.max_message_bytes,
+            body_timeout: config.request_body_timeout,
+            token: config.auth_token.clone(),
+        })
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(CallLayer {
             slots: slots::Slots::new(
                 config.max_concurrent_calls,
@@ -283,6 +305,44 @@ pub async fn run(
     }
 }
 
+/// The CORS layer for `origins` (none when empty): GET and POST from those origins, with the
+/// headers gRPC-web and the API use, exposing the gRPC status headers.
+fn cors_layer(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, ServerError> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| {
+            http::HeaderValue::from_str(o.trim_end_matches('/')).map_err(|_| {
+                ServerError(format!(
+                    "invalid CORS origin {o:?}: write it as https://host[:port]"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = http::HeaderName::from_static;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_headers([
+                http::header::AUTHORIZATION,
+                http::header::CONTENT_TYPE,
+                header("grpc-timeout"),
+                header("x-grpc-web"),
+                header("x-user-agent"),
+            ])
+            .expose_headers([
+                header("grpc-status"),
+                header("grpc-message"),
+                header("grpc-status-details-bin"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    ))
+}
+
 /// The rustls acceptor of `tls` (ring provider; ALPN `h2`; with a client CA, client certificates
 /// are required and verified).
 fn tls_acceptor(tls: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
@@ -317,7 +377,7 @@ fn tls_acceptor(tls: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, ServerErro
     let mut config = builder
         .with_single_cert(certs(&tls.cert_pem, "certificate")?, key)
         .map_err(|e| invalid("certificate and key", &e))?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -466,7 +526,7 @@ pub struct Call<S> {
 
 /// The token of an `authorization` header value with the `Bearer` scheme, in any case (RFC 7235:
 /// the scheme is case-insensitive; one or more spaces before the token).
-fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     const SCHEME: &[u8] = b"bearer";
     if value.len() <= SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
         return None;

@@ -1453,3 +1453,86 @@ fn invalid_utf8_line_keeps_the_id_read_before_the_bad_byte() {
         "{err}"
     );
 }
+
+/// `--explain RULE` (repeatable) and `--explain-candidates` add `explanations` after
+/// `offsetEncoding`, as the service's JSON mapping orders them, for a file and for JSON Lines;
+/// without them the output has no `explanations` key.
+#[test]
+fn classify_explain_prints_explanations_after_the_offset_encoding() {
+    let body = "He bought a hearing aid.";
+    let o = rubric(
+        &[
+            "classify",
+            "--explain",
+            "aid.aid_general",
+            "--explain",
+            "aid.aid_general",
+            "-",
+        ],
+        Some(body),
+    );
+    assert_success(&o);
+    let v = &json_lines(&o)[0];
+    let explanations = v["explanations"].as_array().unwrap();
+    assert_eq!(explanations.len(), 1);
+    let e = &explanations[0];
+    assert_eq!(e["ruleId"], "aid.aid_general");
+    assert_eq!(e["fired"], false);
+    assert_eq!(
+        e["summary"],
+        "AND NOT excluded it: 'hearing aid' at body[12,23)"
+    );
+    assert_eq!(e["query"]["operator"], "QUERY_OPERATOR_AND");
+    assert!(
+        stdout(&o).contains("\"offsetEncoding\":\"OFFSET_ENCODING_UTF8\",\"explanations\":[{"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = rubric(
+        &["classify", "--jsonl", "--explain-candidates", "-"],
+        Some("{\"id\":\"a\",\"body\":\"He bought a hearing aid.\"}\n{\"id\":\"b\",\"body\":\"Nothing.\"}\n"),
+    );
+    assert_success(&o);
+    let lines = json_lines(&o);
+    let ids: Vec<&str> = lines[0]["explanations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ruleId"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"aid.aid_general"), "{ids:?}");
+    assert!(lines[1].get("explanations").is_none(), "{}", lines[1]);
+
+    let o = rubric(&["classify", "-"], Some(body));
+    assert_success(&o);
+    assert!(!stdout(&o).contains("explanations"), "{}", stdout(&o));
+}
+
+/// An unknown `--explain` rule id is an error before any input is read, with the closest id,
+/// exit status 2 as for an unknown `--topic`.
+#[test]
+fn classify_explain_unknown_rule_says_did_you_mean_and_exits_2() {
+    let o = rubric(
+        &[
+            "classify",
+            "--explain",
+            "aid.aid_genral",
+            "--explain",
+            "aid.aid_general",
+            "-",
+        ],
+        Some("Aid convoys"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "error: --explain aid.aid_genral: unknown rule id (did you mean `aid.aid_general`?)"
+        ),
+        "{err}"
+    );
+}

@@ -1604,3 +1604,597 @@ mod review_2026_12 {
         assert_eq!(result.topics[0].evidence.len(), 1);
     }
 }
+
+mod explanations {
+    //! "Why (not)" explanations: each operator's success and failure, spans in every encoding,
+    //! and the property that `fired` is what classification finds.
+
+    use super::*;
+    use proptest::prelude::*;
+    use rubric::{ExplanationNode, QueryOperator, RuleExplanation};
+
+    /// Explains rules `ids` of `engine` on an article, in `encoding`.
+    fn explain_in(
+        engine: &Engine,
+        title: &str,
+        body: &str,
+        ids: &[&str],
+        encoding: OffsetEncoding,
+    ) -> Vec<RuleExplanation> {
+        let options = ClassifyOptions {
+            explain_rules: ids.iter().map(|id| id.to_string()).collect(),
+            offset_encoding: encoding,
+            ..Default::default()
+        };
+        let article = Article {
+            id: "",
+            title,
+            body,
+        };
+        engine.classify(&article, &options).unwrap().explanations
+    }
+
+    /// The explanation of the only rule `r0` of a one-rule engine, on a body.
+    fn explain_one(query: &str, body: &str) -> RuleExplanation {
+        explain_title_body(query, "", body)
+    }
+
+    fn explain_title_body(query: &str, title: &str, body: &str) -> RuleExplanation {
+        let engine = engine(&[query]);
+        let mut all = explain_in(&engine, title, body, &["r0"], OffsetEncoding::Utf8);
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    /// `field[start,end)` of the first occurrence of `needle` in `body` (UTF-8 bytes).
+    fn at(field: &str, text: &str, needle: &str) -> String {
+        let start = text.find(needle).unwrap();
+        format!("{field}[{},{})", start, start + needle.len())
+    }
+
+    #[test]
+    fn literal_found_lists_its_occurrences_and_not_found_says_so() {
+        let body = "Aid arrived. More aid came.";
+        let e = explain_one("aid", body);
+        assert!(e.fired);
+        assert_eq!(e.query.operator, QueryOperator::Literal);
+        assert_eq!(e.query.query, "aid");
+        let first = at("body", body, "Aid");
+        let second = format!(
+            "body[{},{})",
+            body.rfind("aid").unwrap(),
+            body.rfind("aid").unwrap() + 3
+        );
+        assert_eq!(
+            e.query.reason,
+            format!("found 2 times: 'Aid' at {first}, 'aid' at {second}")
+        );
+        assert_eq!(e.summary, format!("`aid` {}", e.query.reason));
+        assert_eq!(e.query.spans.len(), 2);
+        assert_eq!(e.query.spans[0].text, "Aid");
+
+        let e = explain_one("ceasefire", body);
+        assert!(!e.fired);
+        assert_eq!(e.query.reason, "not found");
+        assert_eq!(e.summary, "`ceasefire` not found");
+        assert!(e.query.spans.is_empty());
+    }
+
+    #[test]
+    fn literal_spans_stop_at_twenty() {
+        let body = "aid ".repeat(30);
+        let e = explain_one("aid", &body);
+        assert_eq!(e.query.spans.len(), rubric::engine::MAX_NODE_SPANS);
+        assert!(
+            e.query.reason.starts_with("found 30 times: "),
+            "{}",
+            e.query.reason
+        );
+        assert!(
+            e.query.reason.ends_with(" and 27 more"),
+            "{}",
+            e.query.reason
+        );
+    }
+
+    #[test]
+    fn or_names_the_operand_that_held_and_fails_when_none_does() {
+        let e = explain_one("ceasefire OR truce OR aid", "The truce holds.");
+        assert!(e.fired);
+        assert_eq!(e.query.operator, QueryOperator::Or);
+        assert_eq!(e.query.reason, "`truce` holds");
+        assert_eq!(e.summary, "`truce` found once: 'truce' at body[4,9)");
+        let satisfied: Vec<bool> = e.query.operands.iter().map(|o| o.satisfied).collect();
+        assert_eq!(satisfied, [false, true, false]);
+
+        let e = explain_one("ceasefire OR truce", "Nothing here.");
+        assert!(!e.fired);
+        assert_eq!(e.summary, "OR failed: none of its 2 operands holds");
+    }
+
+    #[test]
+    fn and_names_the_first_failing_operand() {
+        let e = explain_one("aid AND convoy AND truck*", "The aid arrived by truck.");
+        assert!(!e.fired);
+        assert_eq!(e.query.operator, QueryOperator::And);
+        assert_eq!(e.query.reason, "`convoy` fails: not found");
+        assert_eq!(e.summary, "`convoy` not found");
+
+        let e = explain_one("aid AND truck*", "The aid arrived by truck.");
+        assert!(e.fired);
+        assert_eq!(e.query.reason, "all 2 operands hold");
+        assert_eq!(e.summary, "`aid` found once: 'aid' at body[4,7)");
+        // The wildcard's span is the whole word it matched.
+        assert_eq!(e.query.operands[1].spans[0].text, "truck");
+    }
+
+    #[test]
+    fn near_failure_gives_the_words_between_the_closest_pair() {
+        // Words: The(0) aid(1) was(2) stuck(3) for(4) many(5) long(6) days(7) before(8)
+        // being(9) delivered(10).
+        let body = "The aid was stuck for many long days before being delivered.";
+        let e = explain_one("aid NEAR/4 deliver*", body);
+        assert!(!e.fired);
+        assert_eq!(e.query.operator, QueryOperator::Near);
+        assert_eq!(
+            e.summary,
+            "NEAR/4 failed: 'aid' at body word 1 and 'delivered' at body word 10 have 8 words between them (at most 4 allowed)"
+        );
+        let texts: Vec<&str> = e.query.spans.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["aid", "delivered"]);
+        assert_eq!(e.query.operands.len(), 2);
+        assert!(e.query.operands.iter().all(|o| o.satisfied));
+        assert_eq!(e.query.operands[1].query, "deliver*");
+
+        // Either order counts for NEAR; the closest pair is reported.
+        let e = explain_one(
+            "aid NEAR/4 deliver*",
+            "Delivered today: aid, and more aid later.",
+        );
+        assert!(e.fired);
+        assert_eq!(
+            e.summary,
+            "NEAR/4 held: 'Delivered' at body word 0 and 'aid' at body word 2 have 1 word between them (at most 4 allowed)"
+        );
+    }
+
+    #[test]
+    fn near_with_a_missing_operand_or_operands_in_different_fields() {
+        let e = explain_one("(aid OR relief) NEAR/3 deliver*", "Relief arrived.");
+        assert!(!e.fired);
+        assert_eq!(e.summary, "NEAR/3 failed: `deliver*` not found");
+        let e = explain_title_body("aid NEAR/3 deliver*", "Aid", "It was delivered.");
+        assert_eq!(
+            e.summary,
+            "NEAR/3 failed: `aid` is only in the title and `deliver*` only in the body; NEAR/3 needs both in one field"
+        );
+    }
+
+    #[test]
+    fn onear_in_the_wrong_order_says_which_comes_first() {
+        let e = explain_one("peace ONEAR/2 talks", "The talks for peace resumed.");
+        assert!(!e.fired);
+        assert_eq!(
+            e.summary,
+            "ONEAR/2 failed: 'talks' at body word 1 comes before 'peace' at body word 3 (1 word between them), but ONEAR/2 needs `peace` first"
+        );
+        let e = explain_one("peace ONEAR/2 talks", "The peace talks resumed.");
+        assert!(e.fired);
+        assert!(
+            e.summary.starts_with(
+                "ONEAR/2 held: 'peace' at body word 1 and 'talks' at body word 2 have 0 words"
+            ),
+            "{}",
+            e.summary
+        );
+    }
+
+    #[test]
+    fn and_not_exclusion_points_at_the_excluding_phrase() {
+        let body = "He bought a hearing aid.";
+        let e = explain_one("aid AND NOT (\"hearing aid\" OR \"first aid\")", body);
+        assert!(!e.fired);
+        assert_eq!(
+            e.summary,
+            format!(
+                "AND NOT excluded it: 'hearing aid' at {}",
+                at("body", body, "hearing aid")
+            )
+        );
+        let not = &e.query.operands[1];
+        assert_eq!(not.operator, QueryOperator::Not);
+        assert!(!not.satisfied);
+        assert_eq!(not.operands[0].operator, QueryOperator::Or);
+        assert!(not.operands[0].satisfied);
+
+        let e = explain_one("aid AND NOT \"hearing aid\"", "The aid arrived.");
+        assert!(e.fired);
+        assert_eq!(
+            e.summary,
+            "`aid` found once: 'aid' at body[4,7); no AND NOT exclusion applies"
+        );
+    }
+
+    #[test]
+    fn pure_not_rule_fires_when_its_words_are_absent() {
+        let e = explain_one("NOT (sports OR football)", "Aid arrived.");
+        assert!(e.fired);
+        assert_eq!(e.query.operator, QueryOperator::Not);
+        assert_eq!(
+            e.summary,
+            "NOT held: `(sports OR football)` does not hold: none of its 2 operands holds"
+        );
+        let e = explain_one("NOT (sports OR football)", "The football final.");
+        assert!(!e.fired);
+        assert_eq!(e.summary, "NOT excluded it: 'football' at body[4,12)");
+    }
+
+    #[test]
+    fn field_scope_failing_with_the_words_in_the_body_says_so() {
+        let e = explain_title_body(
+            "title:(aid NEAR/3 convoy*)",
+            "Talks resume",
+            "Aid convoys arrived.",
+        );
+        assert!(!e.fired);
+        assert_eq!(e.query.operator, QueryOperator::FieldScope);
+        assert_eq!(e.query.query, "title:(aid NEAR/3 convoy*)");
+        assert_eq!(
+            e.summary,
+            "title: scope failed: the words are in the body, not the title: 'Aid' at body[0,3), 'convoys' at body[4,11)"
+        );
+        let near = &e.query.operands[0];
+        assert_eq!(near.operator, QueryOperator::Near);
+        assert_eq!(
+            near.operands[0].reason,
+            "not found in the title; found in the body: 'Aid' at body[0,3)"
+        );
+
+        let e = explain_title_body("title:aid", "Aid convoys", "");
+        assert!(e.fired);
+        assert_eq!(e.query.reason, "holds in the title");
+        assert_eq!(e.query.operands[0].spans[0].field, rubric::Field::Title);
+    }
+
+    #[test]
+    fn named_list_spans_name_the_list_and_entry() {
+        let engine = engine_with(
+            &["@countries NEAR/3 talks"],
+            "[lists]\ncountries = [\"France\", \"{US}\"]\n",
+        );
+        let body = "U.S. talks with France";
+        let e = &explain_in(&engine, "", body, &["r0"], OffsetEncoding::Utf8)[0];
+        assert!(e.fired);
+        let list = &e.query.operands[0];
+        assert_eq!(list.query, "@countries");
+        let entries: Vec<(&str, Option<&str>, Option<&str>)> = list
+            .spans
+            .iter()
+            .map(|s| (s.text.as_str(), s.list.as_deref(), s.list_entry.as_deref()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("U.S.", Some("countries"), Some("{US}")),
+                ("France", Some("countries"), Some("France"))
+            ]
+        );
+        // The proximity's pair names the entry too.
+        assert_eq!(e.query.spans[0].list_entry.as_deref(), Some("{US}"));
+    }
+
+    /// Every span of an explanation, depth first.
+    fn all_spans(node: &ExplanationNode, out: &mut Vec<Span>) {
+        out.extend(node.spans.iter().cloned());
+        node.operands.iter().for_each(|o| all_spans(o, out));
+    }
+
+    #[test]
+    fn spans_quote_curly_quotes_and_accents_exactly_in_all_three_encodings() {
+        let engine = engine(&["(\"peace talks\" OR café) NEAR/3 Zürich", "title:talks"]);
+        let title = "“Café” 🇺🇦 crowd";
+        let body = "In Zu\u{308}rich 🇺🇦, “peace talks” at the café — talks";
+        for encoding in ENCODINGS {
+            let all = explain_in(&engine, title, body, &["r0", "r1"], encoding);
+            assert!(all[0].fired);
+            assert!(!all[1].fired);
+            let mut spans = Vec::new();
+            for e in &all {
+                all_spans(&e.query, &mut spans);
+            }
+            assert!(spans.len() >= 4, "{spans:?}");
+            for s in &spans {
+                let text = if s.field == rubric::Field::Title {
+                    title
+                } else {
+                    body
+                };
+                assert_eq!(
+                    slice(text, encoding, s.start, s.end),
+                    s.text,
+                    "{encoding:?}"
+                );
+            }
+            let zurich = spans
+                .iter()
+                .find(|s| s.text == "Zu\u{308}rich")
+                .expect("Zürich");
+            assert!(
+                all[0]
+                    .query
+                    .reason
+                    .contains("'Zu\u{308}rich' at body word 1"),
+                "{}",
+                all[0].query.reason
+            );
+            let cafe = &all[0].query.operands[0].operands[1];
+            let in_body = &cafe.spans[1];
+            assert_eq!(in_body.field, rubric::Field::Body);
+            assert!(
+                cafe.reason.contains(&format!(
+                    "'café' at body[{},{})",
+                    in_body.start, in_body.end
+                )),
+                "{}",
+                cafe.reason
+            );
+            assert!(zurich.start < zurich.end);
+            // title:talks fails: 'talks' is in the body only.
+            assert!(all[1].summary.starts_with("title: scope failed: the words are in the body, not the title: 'talks' at body["), "{}", all[1].summary);
+        }
+    }
+
+    #[test]
+    fn candidates_follow_named_rules_in_rule_file_order_each_once() {
+        let engine = engine(&[
+            "aid",
+            "talks",
+            "sports",
+            "NOT sports",
+            "peace AND NOT talks",
+        ]);
+        let options = ClassifyOptions {
+            explain_rules: vec!["r1".into(), "r1".into()],
+            explain_candidates: true,
+            ..Default::default()
+        };
+        let article = Article {
+            id: "",
+            title: "",
+            body: "aid talks",
+        };
+        let result = engine.classify(&article, &options).unwrap();
+        let ids: Vec<&str> = result.explanations.iter().map(|e| &*e.rule_id).collect();
+        // r3 and r2 have no literal in the text; r4 has one under NOT (`talks`).
+        assert_eq!(ids, ["r1", "r0", "r4"]);
+        assert!(!result.explanations[2].fired);
+    }
+
+    #[test]
+    fn unknown_rule_is_an_error_with_its_index() {
+        let engine = engine(&["aid"]);
+        let options = ClassifyOptions {
+            explain_rules: vec!["r0".into(), "r9".into()],
+            ..Default::default()
+        };
+        let article = Article {
+            id: "",
+            title: "",
+            body: "aid",
+        };
+        assert_eq!(
+            engine.classify(&article, &options).unwrap_err(),
+            rubric::ClassifyError::UnknownRule {
+                index: 1,
+                rule: "r9".into()
+            }
+        );
+        assert_eq!(engine.rule_index("r0"), Some(0));
+        assert_eq!(engine.rule_index("r9"), None);
+    }
+
+    #[test]
+    fn explanations_are_left_out_of_the_json_unless_asked_for() {
+        let engine = engine(&["aid"]);
+        let article = Article {
+            id: "a",
+            title: "",
+            body: "aid",
+        };
+        let plain = engine
+            .classify(&article, &ClassifyOptions::default())
+            .unwrap();
+        assert!(plain.explanations.is_empty());
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("explanations").is_none(), "{json}");
+        let options = ClassifyOptions {
+            explain_rules: vec!["r0".into()],
+            ..Default::default()
+        };
+        let json = serde_json::to_value(engine.classify(&article, &options).unwrap()).unwrap();
+        let e = &json["explanations"][0];
+        assert_eq!(e["ruleId"], "r0");
+        assert_eq!(e["query"]["operator"], "QUERY_OPERATOR_LITERAL");
+        assert_eq!(e["query"]["spans"][0]["field"], "ARTICLE_FIELD_BODY");
+        assert!(e["query"].get("operands").is_none(), "{e}");
+    }
+
+    #[test]
+    fn seed_article_aid_delivery_held_by_the_headline() {
+        let engine = Engine::embedded().unwrap();
+        let text = include_str!("../seeds/sample-article.txt");
+        let (title, body) = text.split_once("\n\n").unwrap();
+        let e = &explain_in(
+            &engine,
+            title,
+            body,
+            &["aid.aid_delivery"],
+            OffsetEncoding::Utf8,
+        )[0];
+        assert!(e.fired);
+        assert_eq!(&*e.topic, "aid");
+        assert!(
+            e.summary.starts_with("NEAR/4 held: 'aid' at title word 5 and 'convoys' at title word 6 have 0 words between them (at most 4 allowed)"),
+            "{}",
+            e.summary
+        );
+    }
+
+    /// The explanation's own logic: each operator's value follows from its operands'.
+    fn check_consistent(node: &ExplanationNode) -> Result<(), TestCaseError> {
+        let values: Vec<bool> = node.operands.iter().map(|o| o.satisfied).collect();
+        match node.operator {
+            QueryOperator::And => prop_assert_eq!(node.satisfied, values.iter().all(|v| *v)),
+            QueryOperator::Or => prop_assert_eq!(node.satisfied, values.iter().any(|v| *v)),
+            QueryOperator::Not => prop_assert_eq!(node.satisfied, !values[0]),
+            QueryOperator::FieldScope => prop_assert_eq!(node.satisfied, values[0]),
+            QueryOperator::Near => {
+                prop_assert!(!node.satisfied || values.iter().all(|v| *v));
+                prop_assert_eq!(
+                    node.satisfied,
+                    node.reason.contains("(at most") && node.spans.len() == 2 && {
+                        let between: u32 = node
+                            .reason
+                            .split(" have ")
+                            .nth(1)
+                            .unwrap()
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .parse()
+                            .unwrap();
+                        let allowed: u32 = node
+                            .reason
+                            .split("(at most ")
+                            .nth(1)
+                            .unwrap()
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .parse()
+                            .unwrap();
+                        between <= allowed
+                    }
+                );
+            }
+            QueryOperator::Literal => prop_assert_eq!(node.satisfied, !node.spans.is_empty()),
+        }
+        for o in &node.operands {
+            check_consistent(o)?;
+        }
+        Ok(())
+    }
+
+    fn literal() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("aid"),
+            Just("talks"),
+            Just("deliver*"),
+            Just("\"peace talks\""),
+            Just("{US}"),
+            Just("@places"),
+            Just("title:aid"),
+            Just("body:talks"),
+        ]
+        .prop_map(str::to_owned)
+    }
+
+    fn query() -> impl Strategy<Value = String> {
+        let operand = prop_oneof![
+            literal(),
+            (literal(), literal()).prop_map(|(a, b)| format!("({a} OR {b})")),
+        ];
+        let leaf = prop_oneof![
+            3 => literal(),
+            1 => (operand.clone(), 0u32..4, any::<bool>(), operand).prop_map(|(a, n, o, b)| {
+                format!("({a} {}NEAR/{n} {b})", if o { "O" } else { "" })
+            }),
+        ];
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4)
+                    .prop_map(|v| format!("({})", v.join(" AND "))),
+                prop::collection::vec(inner.clone(), 2..4)
+                    .prop_map(|v| format!("({})", v.join(" OR "))),
+                inner.prop_map(|q| format!("(NOT {q})")),
+            ]
+        })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("aid"),
+            Just("Aid"),
+            Just("talks"),
+            Just("peace"),
+            Just("delivered"),
+            Just("US"),
+            Just("us"),
+            Just("U.S."),
+            Just("France"),
+            Just("café"),
+            Just("“peace"),
+            Just("talks”"),
+            Just("—"),
+            Just("sports"),
+            Just("🇺🇦"),
+        ];
+        prop::collection::vec(word, 0..16).prop_map(|v| v.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// `fired` is exactly what classification finds (`fired_rules`, and every rule in the
+        /// evidence fired), every node's value follows from its operands', and every span quotes
+        /// the original text in the requested encoding.
+        #[test]
+        fn fired_agrees_with_classification(
+            queries in prop::collection::vec(query(), 1..4),
+            title in text(),
+            body in text(),
+            encoding in prop::sample::select(ENCODINGS.to_vec()),
+        ) {
+            let engine = engine_with(
+                &queries.iter().map(String::as_str).collect::<Vec<_>>(),
+                "[lists]\nplaces = [\"France\", \"{US}\", \"peace talks\"]\n",
+            );
+            let ids: Vec<String> = (0..queries.len()).map(|i| format!("r{i}")).collect();
+            let options = ClassifyOptions {
+                explain_rules: ids.clone(),
+                offset_encoding: encoding,
+                ..Default::default()
+            };
+            let article = Article { id: "", title: &title, body: &body };
+            let result = engine.classify(&article, &options).unwrap();
+            let mut fired = Vec::new();
+            engine.fired_rules(&article, &mut fired);
+            let explained: Vec<usize> = result
+                .explanations
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.fired)
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(&explained, &fired, "{:?}", queries);
+            for evidence in result.topics.iter().flat_map(|t| &t.evidence) {
+                let i = engine.rule_index(&evidence.rule_id).unwrap();
+                prop_assert!(result.explanations[i].fired);
+            }
+            for e in &result.explanations {
+                prop_assert_eq!(e.query.satisfied, e.fired);
+                check_consistent(&e.query)?;
+                let mut spans = Vec::new();
+                all_spans(&e.query, &mut spans);
+                for s in spans {
+                    let text = if s.field == rubric::Field::Title { &title } else { &body };
+                    prop_assert_eq!(slice(text, encoding, s.start, s.end), s.text);
+                }
+            }
+            // With candidates: every rule with a literal in the text, the named ones first.
+            let options = ClassifyOptions { explain_candidates: true, ..options };
+            let with = engine.classify(&article, &options).unwrap();
+            prop_assert_eq!(&with.explanations[..ids.len()], &result.explanations[..]);
+        }
+    }
+}

@@ -3220,3 +3220,133 @@ mod stalls_signals_and_handshakes {
         drop(child);
     }
 }
+
+/// A JSON value without the fields proto3's JSON mapping may leave out (false, 0, "", []), so the
+/// engine's JSON and the service's can be compared.
+fn without_defaults(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, without_defaults(v)))
+                .filter(|(_, v)| {
+                    !matches!(v, Value::Bool(false))
+                        && v.as_f64() != Some(0.0)
+                        && v.as_str() != Some("")
+                        && v.as_array().is_none_or(|a| !a.is_empty())
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_defaults).collect()),
+        other => other,
+    }
+}
+
+/// Classify with `explain_rules` returns the explanations the engine computes, in the proto3
+/// JSON shape the engine's own JSON (what `rubric classify` prints) has; an unknown rule id is
+/// INVALID_ARGUMENT naming `options.explain_rules[i]` with a "did you mean"; more than 100 ids
+/// name `options.explain_rules`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_explains_named_rules_and_rejects_unknown_rule_ids() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut client = server.client().await;
+    let text = std::fs::read_to_string(Path::new(REPO).join("seeds/sample-article.txt")).unwrap();
+    let (title, body) = text.split_once("\n\n").unwrap();
+    let ids = ["aid.aid_delivery", "aid.aid_general", "aid.aid_delivery"];
+    let options = pb::ClassifyOptions {
+        explain_rules: ids.iter().map(|s| s.to_string()).collect(),
+        offset_encoding: pb::OffsetEncoding::Utf16 as i32,
+        ..Default::default()
+    };
+    let c = client
+        .classify(request(article("s", title, body), Some(options)))
+        .await
+        .unwrap()
+        .into_inner()
+        .classification
+        .unwrap();
+    let explained: Vec<&str> = c.explanations.iter().map(|e| e.rule_id.as_str()).collect();
+    assert_eq!(explained, ["aid.aid_delivery", "aid.aid_general"]);
+    let delivery = &c.explanations[0];
+    assert!(delivery.fired);
+    assert_eq!(delivery.topic, "aid");
+    let root = delivery.query.as_ref().unwrap();
+    assert_eq!(root.operator, pb::QueryOperator::And as i32);
+    assert_eq!(root.operands[0].operator, pb::QueryOperator::Near as i32);
+    for span in &root.operands[0].spans {
+        let field = if span.field == pb::ArticleField::Title as i32 {
+            title
+        } else {
+            body
+        };
+        assert_eq!(
+            slice(field, pb::OffsetEncoding::Utf16, span.start, span.end),
+            span.text
+        );
+    }
+
+    // The same explanations as the engine's, in the same JSON shape.
+    let engine = rubric::Engine::embedded().unwrap();
+    let engine_result = engine
+        .classify(
+            &rubric::Article {
+                id: "s",
+                title,
+                body,
+            },
+            &rubric::ClassifyOptions {
+                explain_rules: ids.iter().map(|s| s.to_string()).collect(),
+                offset_encoding: rubric::OffsetEncoding::Utf16,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let from_engine = serde_json::to_value(&engine_result.explanations).unwrap();
+    let from_service = serde_json::to_value(&c.explanations).unwrap();
+    assert_eq!(
+        without_defaults(from_engine),
+        without_defaults(from_service)
+    );
+
+    // Unknown ids, with the closest id; the batch names them under their request.
+    let unknown = pb::ClassifyOptions {
+        explain_rules: vec!["aid.aid_delivry".into()],
+        ..Default::default()
+    };
+    let status = client
+        .classify(request(article("s", title, body), Some(unknown.clone())))
+        .await
+        .expect_err("unknown rule id");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let bad = status.get_details_bad_request().expect("BadRequest detail");
+    assert_eq!(bad.field_violations.len(), 1);
+    assert_eq!(bad.field_violations[0].field, "options.explain_rules[0]");
+    assert_eq!(
+        bad.field_violations[0].description,
+        "unknown rule `aid.aid_delivry` (did you mean `aid.aid_delivery`?)"
+    );
+    let status = client
+        .classify_batch(pb::ClassifyBatchRequest {
+            requests: vec![
+                request(article("a", "", "aid"), None),
+                request(article("b", "", "aid"), Some(unknown)),
+            ],
+        })
+        .await
+        .expect_err("unknown rule id in a batch");
+    assert_eq!(
+        bad_request_fields(&status),
+        ["requests[1].options.explain_rules[0]"]
+    );
+
+    let too_many = pb::ClassifyOptions {
+        explain_rules: vec!["aid.aid_delivery".into(); 101],
+        ..Default::default()
+    };
+    let status = client
+        .classify(request(article("s", "", "aid"), Some(too_many)))
+        .await
+        .expect_err("too many rule ids");
+    assert_eq!(bad_request_fields(&status), ["options.explain_rules"]);
+    server.stop().await;
+}

@@ -26,6 +26,13 @@ pub(super) struct ClassifyArgs {
     /// Leave out topics scoring below this (a finite number; may be negative).
     #[arg(long, allow_negative_numbers = true, value_parser = finite_f64)]
     min_score: Option<f64>,
+    /// Explain why this rule fired or did not fire, operator by operator (repeat for several):
+    /// `explanations` in the output.
+    #[arg(long = "explain", value_name = "RULE")]
+    explain: Vec<String>,
+    /// Also explain every rule with a term, phrase or list entry in the article.
+    #[arg(long)]
+    explain_candidates: bool,
     /// Pretty-print the JSON (not with --jsonl).
     #[arg(long, conflicts_with = "jsonl")]
     pretty: bool,
@@ -76,6 +83,8 @@ struct Output<'a> {
     topics: &'a [rubric::TopicScore],
     rule_set_version: &'a str,
     offset_encoding: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    explanations: &'a [rubric::RuleExplanation],
 }
 
 impl<'a> Output<'a> {
@@ -85,12 +94,14 @@ impl<'a> Output<'a> {
             article_id,
             topics,
             rule_set_version,
+            explanations,
         } = classification;
         Output {
             article_id,
             topics,
             rule_set_version,
             offset_encoding,
+            explanations,
         }
     }
 }
@@ -209,7 +220,7 @@ fn parse_json_article(text: &str) -> Result<JsonArticle<'_>, ArticleError> {
     if let Some(article) = object.article.take() {
         if object.has_keys() {
             return Err(ArticleError::Shape(
-                "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score)"
+                "a Classify request with options: give its article, and the options as flags (--topic, --offset-encoding, --no-evidence, --min-score, --explain)"
                     .to_owned(),
             ));
         }
@@ -500,6 +511,29 @@ fn check_topics(engine: &Engine, topics: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Checks every `--explain` against the rule set before any input is read, as [`check_topics`]
+/// does the topics: each unknown rule id is reported with the closest one, when one is close.
+fn check_rules(engine: &Engine, rules: &[String]) -> Result<()> {
+    let mut unknown = 0;
+    let mut known: Option<Vec<&str>> = None;
+    for rule in rules.iter().filter(|r| engine.rule_index(r).is_none()) {
+        let known = known.get_or_insert_with(|| engine.rules().map(|r| r.0).collect());
+        let shown = if rule.is_empty() { "\"\"" } else { rule };
+        let hint = rubric::rules::diagnostic::closest(rule, known)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: --explain {shown}: unknown rule id{hint}; the rule ids are those of the rule file ({} rules)",
+            known.len()
+        );
+        unknown += 1;
+    }
+    if unknown > 0 {
+        return Err(Reported.into());
+    }
+    Ok(())
+}
+
 /// An article with neither title nor body text is a mistake (an empty file, a misnamed field),
 /// as the service says too (INVALID_ARGUMENT on `article.body`).
 fn require_text(article: &Article<'_>) -> Result<(), String> {
@@ -527,12 +561,15 @@ fn plain_article(text: &str) -> (&str, &str) {
 pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     let engine = load_engine(args.rules.as_ref())?;
     check_topics(&engine, &args.topics)?;
+    check_rules(&engine, &args.explain)?;
     let encoding = args.offset_encoding.proto().as_str_name();
     let options = ClassifyOptions {
         topics: args.topics.clone(),
         evidence: !args.no_evidence,
         offset_encoding: args.offset_encoding.into(),
         min_score: args.min_score,
+        explain_rules: args.explain.clone(),
+        explain_candidates: args.explain_candidates,
     };
     let inputs = if args.inputs.is_empty() {
         vec!["-".to_owned()]

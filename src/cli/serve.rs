@@ -94,6 +94,36 @@ pub(super) struct ServeArgs {
     /// Seconds of grace after --max-connection-age for calls in flight.
     #[arg(long, default_value = "30", value_parser = seconds, env = "RUBRIC_MAX_CONNECTION_AGE_GRACE")]
     max_connection_age_grace: Duration,
+    /// Serve CheckRules and ClassifyWithRules (rules sent by the client, compiled for one call;
+    /// what the browser playground at `/` needs): `auto` turns them on only when --listen is a
+    /// loopback address.
+    #[arg(long, value_enum, default_value_t = RuleEditingSwitch::Auto, env = "RUBRIC_RULE_EDITING")]
+    rule_editing: RuleEditingSwitch,
+    /// Largest rule file, and largest sum of list files, a client may send (bytes).
+    #[arg(long, default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..), env = "RUBRIC_MAX_RULES_BYTES")]
+    max_rules_bytes: u32,
+    /// Seconds one compilation of rules sent by a client may take (DEADLINE_EXCEEDED beyond).
+    #[arg(long, default_value = "5", value_parser = seconds, env = "RUBRIC_RULE_COMPILE_TIMEOUT")]
+    rule_compile_timeout: Duration,
+    /// Compilations of rules sent by clients at once; one more gets RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..), env = "RUBRIC_MAX_CONCURRENT_COMPILES")]
+    max_concurrent_compiles: u16,
+    /// Origins whose browser pages may call the API across origins (CORS), comma-separated
+    /// (`https://app.example.com,http://localhost:3000`); default none (same-origin pages, such
+    /// as the playground, need none).
+    #[arg(long, value_delimiter = ',', env = "RUBRIC_CORS_ALLOW_ORIGIN")]
+    cors_allow_origin: Vec<String>,
+}
+
+/// `--rule-editing`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RuleEditingSwitch {
+    /// On when listening on a loopback address (127.0.0.1, ::1), off otherwise.
+    Auto,
+    /// On.
+    On,
+    /// Off: the methods answer UNIMPLEMENTED.
+    Off,
 }
 
 pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -120,7 +150,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
         max_message_bytes: args.max_message_bytes,
         limits: rubric::service::Limits {
@@ -145,6 +175,13 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             _ => None,
         },
         auth_token: auth_token(args.auth_token_file.as_ref())?,
+        rule_editing: rubric::service::RuleEditing {
+            enabled: args.rule_editing == RuleEditingSwitch::On,
+            max_rules_bytes: args.max_rules_bytes as usize,
+            compile_timeout: args.rule_compile_timeout,
+            max_concurrent_compiles: usize::from(args.max_concurrent_compiles),
+        },
+        cors_allow_origins: args.cors_allow_origin.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
@@ -166,6 +203,9 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        if args.rule_editing == RuleEditingSwitch::Auto {
+            config.rule_editing.enabled = addr.ip().is_loopback();
+        }
         if let Some(metrics_addr) = args.metrics_listen {
             rubric::metrics::install(metrics_addr).map_err(anyhow::Error::msg)?;
             tracing::info!(addr = %metrics_addr, "serving metrics");
@@ -178,6 +218,7 @@ pub(super) fn serve(args: ServeArgs) -> Result<ExitCode> {
             tls = config.tls.is_some(),
             mutual_tls = config.tls.as_ref().is_some_and(|t| t.client_ca_pem.is_some()),
             auth = config.auth_token.is_some(),
+            rule_editing = config.rule_editing.enabled,
             rules = %rules.source,
             rule_set = %info.name,
             version = %info.version,

@@ -84,6 +84,30 @@ impl Node {
         }
     }
 
+    /// The same node with every literal scoped to `fields` instead (what the node would be
+    /// without its field scopes, for `FieldMask::ALL`).
+    pub fn with_fields(&self, fields: FieldMask) -> Node {
+        let all = |ops: &[Node]| ops.iter().map(|o| o.with_fields(fields)).collect();
+        let scoped = |ops: &[(LitId, FieldMask)]| ops.iter().map(|&(l, _)| (l, fields)).collect();
+        match self {
+            Node::Lit { lit, .. } => Node::Lit { lit: *lit, fields },
+            Node::And(ops) => Node::And(all(ops)),
+            Node::Or(ops) => Node::Or(all(ops)),
+            Node::Not(op) => Node::Not(Box::new(op.with_fields(fields))),
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => Node::Near {
+                left: scoped(left),
+                right: scoped(right),
+                distance: *distance,
+                ordered: *ordered,
+            },
+        }
+    }
+
     /// Every literal the node refers to with the fields it is scoped to, including those under
     /// NOT.
     pub fn literal_scopes(&self, out: &mut Vec<(LitId, FieldMask)>) {

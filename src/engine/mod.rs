@@ -35,6 +35,7 @@
 
 mod compile;
 mod eval;
+mod explain;
 mod lint;
 mod result;
 mod table;
@@ -49,6 +50,9 @@ use crate::rules::{Diagnostic, Example, ListFiles, NoListFiles, RuleSet, RuleSet
 use crate::text::{convert_offsets, NormalizeOptions, OffsetEncoding};
 
 pub use compile::{MAX_LITERALS_PER_RULE, MAX_PHRASE_WORDS, MIN_PREFIX_CHARS};
+pub use explain::{
+    ExplanationNode, QueryOperator, RuleExplanation, MAX_EXPLAINED_RULES, MAX_NODE_SPANS,
+};
 pub use result::{Classification, RuleEvidence, Span, TopicScore};
 
 use compile::{Compiler, Dictionary, Node};
@@ -66,6 +70,12 @@ pub struct ClassifyOptions {
     pub offset_encoding: OffsetEncoding,
     /// Topics scoring below this are left out of the result; `None` (default) keeps every topic.
     pub min_score: Option<f64>,
+    /// Explain these rules (ids of the rule set), fired or not, in this order; a repeated id
+    /// counts once ([`Classification::explanations`]). Default empty.
+    pub explain_rules: Vec<String>,
+    /// Also explain every rule with at least one of its literals (term, phrase, list entry) in
+    /// the article, after those of `explain_rules`, in rule file order. Default `false`.
+    pub explain_candidates: bool,
 }
 
 impl Default for ClassifyOptions {
@@ -75,6 +85,8 @@ impl Default for ClassifyOptions {
             evidence: true,
             offset_encoding: OffsetEncoding::Utf8,
             min_score: None,
+            explain_rules: Vec::new(),
+            explain_candidates: false,
         }
     }
 }
@@ -89,6 +101,13 @@ pub enum ClassifyError {
         /// The unknown id.
         topic: String,
     },
+    /// `ClassifyOptions::explain_rules[index]` names no rule of the rule set.
+    UnknownRule {
+        /// Position in `ClassifyOptions::explain_rules`.
+        index: usize,
+        /// The unknown id.
+        rule: String,
+    },
 }
 
 impl fmt::Display for ClassifyError {
@@ -96,6 +115,9 @@ impl fmt::Display for ClassifyError {
         match self {
             ClassifyError::UnknownTopic { index, topic } => {
                 write!(f, "topics[{index}]: unknown topic `{topic}`")
+            }
+            ClassifyError::UnknownRule { index, rule } => {
+                write!(f, "explain_rules[{index}]: unknown rule `{rule}`")
             }
         }
     }
@@ -189,6 +211,10 @@ struct Inner {
     id_rank: Vec<usize>,
     version: Arc<str>,
     rules: Vec<CompiledRule>,
+    /// The rules' indices sorted by id, to find a rule by its id.
+    rules_by_id: Box<[u32]>,
+    /// The rules' queries as written, for explanations.
+    queries: Queries,
     /// For each literal, the rules that use it (ascending).
     rules_by_literal: Vec<Vec<u32>>,
     /// Rules that can fire on a text that contains none of their literals.
@@ -358,6 +384,7 @@ impl Engine {
             .map(|(i, t)| (Arc::from(t.id.as_str()), i))
             .collect();
         let mut rules = Vec::with_capacity(set.rules.len());
+        let mut queries = Queries::default();
         let mut rule_counts = vec![0; set.topics.len()];
         for (source, rule) in set.rules.iter().enumerate() {
             if let Some(node) = compiler.compile_rule(rule) {
@@ -370,6 +397,7 @@ impl Engine {
                 lists.retain(|&(l, _)| compiler.dictionary.list_of(l).is_some());
                 lists.sort_unstable_by_key(|&(l, f)| (l, f.0));
                 lists.dedup();
+                queries.push(&rule.query);
                 rules.push(CompiledRule {
                     source,
                     id: rule.id.as_str().into(),
@@ -415,6 +443,8 @@ impl Engine {
                 rule_count: rule_counts[i],
             })
             .collect();
+        let mut rules_by_id: Vec<u32> = (0..rules.len() as u32).collect();
+        rules_by_id.sort_unstable_by(|&a, &b| rules[a as usize].id.cmp(&rules[b as usize].id));
         let mut by_id: Vec<usize> = (0..set.topics.len()).collect();
         by_id.sort_by(|&a, &b| set.topics[a].id.cmp(&set.topics[b].id));
         let mut id_rank = vec![0; by_id.len()];
@@ -440,6 +470,8 @@ impl Engine {
             },
             topics,
             rules,
+            rules_by_id: rules_by_id.into(),
+            queries,
             rules_by_literal,
             always,
             dictionary,
@@ -522,13 +554,28 @@ impl Engine {
             .map(|r| (&*r.id, &*self.inner.topics[r.topic].id, r.weight))
     }
 
+    /// The index in [`Engine::rules`] of the rule with id `id`, if there is one.
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        let inner = &*self.inner;
+        inner
+            .rules_by_id
+            .binary_search_by(|&r| (*inner.rules[r as usize].id).cmp(id))
+            .ok()
+            .map(|i| inner.rules_by_id[i] as usize)
+    }
+
     /// Classifies one article. See the module doc for how.
     ///
     /// Span offsets are in `options.offset_encoding` units of the ORIGINAL field text,
     /// `[start, end)` with `end` exclusive, and `text` is exactly that slice of the original.
     ///
+    /// With `options.explain_rules` or `options.explain_candidates`, the classification also
+    /// explains those rules ([`Classification::explanations`]); without them nothing of that is
+    /// computed.
+    ///
     /// # Errors
     /// [`ClassifyError::UnknownTopic`] when `options.topics` names a topic the rule set does not
+    /// have, [`ClassifyError::UnknownRule`] when `options.explain_rules` names a rule it does not
     /// have. Never panics, whatever the text.
     pub fn classify(
         &self,
@@ -554,15 +601,44 @@ impl Engine {
             }
         }
 
+        let explained = self.explained_rules(options)?;
+
         scratch
             .state
             .fill(article, &inner.dictionary, inner.options);
-        let result = self.score(&mut scratch, article, options, &wanted);
+        let mut result = self.score(&mut scratch, article, options, &wanted);
+        if !explained.is_empty() || options.explain_candidates {
+            result.explanations = explain::explain(
+                inner,
+                &scratch.state,
+                article,
+                &explained,
+                options.explain_candidates,
+                options.offset_encoding,
+            );
+        }
         scratch.wanted = wanted;
         if scratch.state.word_count() <= MAX_KEPT_WORDS {
             SCRATCH.set(Some(scratch));
         }
         Ok(result)
+    }
+
+    /// The indices of the rules `options.explain_rules` names, in its order (empty, without
+    /// allocating, when it names none).
+    fn explained_rules(&self, options: &ClassifyOptions) -> Result<Vec<usize>, ClassifyError> {
+        options
+            .explain_rules
+            .iter()
+            .enumerate()
+            .map(|(index, id)| {
+                self.rule_index(id)
+                    .ok_or_else(|| ClassifyError::UnknownRule {
+                        index,
+                        rule: id.clone(),
+                    })
+            })
+            .collect()
     }
 
     /// The rules whose query is true on `article`, whatever their topic's score and overlaps:
@@ -735,6 +811,7 @@ impl Engine {
             article_id: article.id.to_owned(),
             topics,
             rule_set_version: inner.version.clone(),
+            explanations: Vec::new(),
         }
     }
 }
@@ -769,6 +846,26 @@ impl Inner {
             }
         }
         out.sort_unstable();
+    }
+}
+
+/// The queries of the rules as written, in one buffer: rule `r`'s is `text[ends[r - 1]..ends[r]]`.
+#[derive(Default)]
+struct Queries {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Queries {
+    fn push(&mut self, query: &str) {
+        self.text.push_str(query);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    /// The query of rule `r`.
+    fn get(&self, r: usize) -> &str {
+        let start = if r == 0 { 0 } else { self.ends[r - 1] as usize };
+        &self.text[start..self.ends[r] as usize]
     }
 }
 

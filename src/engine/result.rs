@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::article::Field;
 
+use super::RuleExplanation;
+
 /// The result for one article.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -17,6 +19,11 @@ pub struct Classification {
     pub topics: Vec<TopicScore>,
     /// `rule_set.version` of the rules that classified the article (shared with the engine).
     pub rule_set_version: Arc<str>,
+    /// Explanations of the rules that `ClassifyOptions::explain_rules` named, in that order, then
+    /// of the candidates (`ClassifyOptions::explain_candidates`) in rule file order, each rule
+    /// once. Empty, and left out of the JSON, unless asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<RuleExplanation>,
 }
 
 /// One topic's result.

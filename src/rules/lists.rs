@@ -38,6 +38,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::ast::LiteralKind;
 
@@ -202,6 +203,39 @@ impl ListFiles for EmbeddedLists {
             .find(|(p, _)| *p == path)
             .map(|(_, text)| (*text).to_owned())
             .ok_or_else(|| format!("{path} is not among the embedded list files"))
+    }
+}
+
+/// List files read through another [`ListFiles`], remembering each file read successfully
+/// (path as written in the rule file, text): what a served rule set keeps so that rules sent by a
+/// client can name the same list files without the server's disk being read again.
+pub struct RecordingLists<'a> {
+    inner: &'a dyn ListFiles,
+    read: std::cell::RefCell<std::collections::BTreeMap<String, Arc<str>>>,
+}
+
+impl<'a> RecordingLists<'a> {
+    /// Reads through `inner`.
+    pub fn new(inner: &'a dyn ListFiles) -> RecordingLists<'a> {
+        RecordingLists {
+            inner,
+            read: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The files read so far, by path as written in the rule file.
+    pub fn into_files(self) -> std::collections::BTreeMap<String, Arc<str>> {
+        self.read.into_inner()
+    }
+}
+
+impl ListFiles for RecordingLists<'_> {
+    fn read(&self, path: &str) -> Result<String, String> {
+        let text = self.inner.read(path)?;
+        self.read
+            .borrow_mut()
+            .insert(path.to_owned(), Arc::from(text.as_str()));
+        Ok(text)
     }
 }
 

@@ -16,7 +16,9 @@ pub mod read;
 pub use ast::{Expr, ExprKind, Literal, LiteralKind, QuerySpan};
 pub use diagnostic::{Diagnostic, Location, RuleSetError, Severity, Source};
 pub use file::{Example, QueryOrigin, Rule, RuleSet, Topic, MAX_ID_BYTES, MAX_RULES, MAX_TOPICS};
-pub use lists::{EmbeddedLists, ListDir, ListEntry, ListFiles, NamedList, NoListFiles};
+pub use lists::{
+    EmbeddedLists, ListDir, ListEntry, ListFiles, NamedList, NoListFiles, RecordingLists,
+};
 pub use parse::{
     parse_query, ParseError, MAX_DEPTH, MAX_LIST_NAME_BYTES, MAX_NEAR_DISTANCE, MAX_QUERY_BYTES,
 };

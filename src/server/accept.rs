@@ -8,10 +8,11 @@
 //!   that works again is logged at info. Without the wait, the loop would spin at 100 % CPU.
 //! - **Handshake deadline.** A connection must complete its handshake within the handshake
 //!   timeout of being accepted: the TLS handshake (with TLS), then the HTTP/2 client preface (the
-//!   24-byte magic and the SETTINGS frame that follows it). Past the deadline, reads and writes
-//!   fail and the server closes the connection. Once the preface is in, the deadline is lifted:
-//!   an idle HTTP/2 connection is then kept alive by keepalive pings and closed by the maximum
-//!   connection age, as before.
+//!   24-byte magic and the SETTINGS frame that follows it), or, for an HTTP/1.1 client (curl, a
+//!   browser, grpc-web), the head of its first request (up to the empty line). Past the deadline,
+//!   reads and writes fail and the server closes the connection. Once the preface or head is in,
+//!   the deadline is lifted: an idle HTTP/2 connection is then kept alive by keepalive pings and
+//!   closed by the maximum connection age, as before.
 
 use std::future::Future;
 use std::io;
@@ -170,10 +171,19 @@ const PREFACE_MAGIC: usize = 24;
 /// An HTTP/2 frame header: 3 bytes of length, type, flags, 4 bytes of stream id.
 const FRAME_HEADER: usize = 9;
 
-/// A connection under its handshake deadline: until the client's HTTP/2 preface has been read,
-/// reading or writing past the deadline fails (TimedOut), so the server closes the connection.
+/// The first bytes of the HTTP/2 client preface; a connection that starts otherwise speaks
+/// HTTP/1.1.
+const PREFACE_START: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// A connection under its handshake deadline: until the client's HTTP/2 preface (or the head of
+/// its first HTTP/1.1 request) has been read, reading or writing past the deadline fails
+/// (TimedOut), so the server closes the connection.
 pub struct Handshake<IO> {
     io: IO,
+    /// The connection speaks HTTP/1.1: the deadline ends with the first request's head.
+    http1: bool,
+    /// The last four bytes read, to find the end of an HTTP/1.1 request head (`\r\n\r\n`).
+    tail: [u8; 4],
     /// Bytes of the preface read so far.
     read: usize,
     /// The preface's length, once the length of its SETTINGS frame is known.
@@ -189,6 +199,8 @@ impl<IO> Handshake<IO> {
     pub(super) fn new(io: IO, deadline: tokio::time::Instant) -> Handshake<IO> {
         Handshake {
             io,
+            http1: false,
+            tail: [0; 4],
             read: 0,
             preface: PREFACE_MAGIC + FRAME_HEADER,
             settings_length: 0,
@@ -201,6 +213,18 @@ impl<IO> Handshake<IO> {
         for &byte in data {
             if self.read >= self.preface {
                 break;
+            }
+            if !self.http1 && self.read < PREFACE_MAGIC && byte != PREFACE_START[self.read] {
+                self.http1 = true;
+                self.preface = usize::MAX;
+            }
+            if self.http1 {
+                self.tail = [self.tail[1], self.tail[2], self.tail[3], byte];
+                self.read += 1;
+                if &self.tail == b"\r\n\r\n" {
+                    self.preface = self.read;
+                }
+                continue;
             }
             // The first three bytes of the frame header are the payload length.
             if (PREFACE_MAGIC..PREFACE_MAGIC + 3).contains(&self.read) {
@@ -297,6 +321,20 @@ impl<IO: tonic::transport::server::Connected> tonic::transport::server::Connecte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_http1_request_head_lifts_the_deadline() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut conn = Handshake::new((), deadline);
+        conn.saw(b"POST /v1/articles:classify HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r");
+        assert!(conn.deadline.is_some(), "head not complete yet");
+        conn.saw(b"\n\r\n{}");
+        assert!(conn.deadline.is_none(), "the head is in");
+        // An HTTP/2 preface cut early is still under the deadline.
+        let mut h2 = Handshake::new((), deadline);
+        h2.saw(b"PRI * HTTP/2.0\r\n\r\n");
+        assert!(h2.deadline.is_some());
+    }
 
     #[tokio::test]
     async fn the_preface_lifts_the_deadline_however_it_is_cut() {

@@ -2,9 +2,14 @@
 
 use std::time::SystemTime;
 
-use crate::engine::{Classification, ClassifyOptions, Engine, TopicInfo};
+use crate::engine::{
+    Classification, ClassifyOptions, Engine, ExplanationNode, QueryOperator, RuleExplanation, Span,
+    TopicInfo, MAX_EXPLAINED_RULES,
+};
+use crate::error::MAX_FIELD_VIOLATIONS;
 use crate::error::{echo, FieldViolation};
 use crate::pb;
+use crate::rules::diagnostic::Suggester;
 use crate::{Article, Field, OffsetEncoding};
 
 use super::LoadedRules;
@@ -125,8 +130,51 @@ pub(crate) fn validate(
                 ));
             }
         }
+        out.explain_rules = explain_rules(&o.explain_rules, engine, prefix, violations);
+        out.explain_candidates = o.explain_candidates;
     }
     (violations.len() == before).then_some(out)
+}
+
+/// Checks `options.explain_rules`: at most [`MAX_EXPLAINED_RULES`] ids, each a rule of the rule
+/// set (an unknown one with the closest id, while the violations are few enough to be reported).
+/// Returns the ids to explain.
+fn explain_rules(
+    ids: &[String],
+    engine: &Engine,
+    prefix: FieldPrefix,
+    violations: &mut Vec<FieldViolation>,
+) -> Vec<String> {
+    if ids.len() > MAX_EXPLAINED_RULES {
+        violations.push(FieldViolation::new(
+            format!("{prefix}options.explain_rules"),
+            format!(
+                "{} rule ids, more than the limit of {MAX_EXPLAINED_RULES}: ask in several calls",
+                ids.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut suggester: Option<Suggester<'_>> = None;
+    for (i, id) in ids.iter().enumerate() {
+        if engine.rule_index(id).is_some() {
+            continue;
+        }
+        let mut description = format!("unknown rule `{}`", echo(id));
+        // Only the first violations are reported: no hint is looked for beyond them.
+        if violations.len() < MAX_FIELD_VIOLATIONS {
+            let suggester = suggester
+                .get_or_insert_with(|| Suggester::new(engine.rules().map(|r| r.0).collect()));
+            if let Some(near) = suggester.suggest(id) {
+                description.push_str(&format!(" (did you mean `{near}`?)"));
+            }
+        }
+        violations.push(FieldViolation::new(
+            format!("{prefix}options.explain_rules[{i}]"),
+            description,
+        ));
+    }
+    ids.to_vec()
 }
 
 /// Most topic ids an unknown-topic violation lists; ListTopics has them all.
@@ -190,28 +238,57 @@ pub(crate) fn classification(c: Classification, offsets: OffsetEncoding) -> pb::
                     .map(|e| pb::RuleEvidence {
                         rule_id: e.rule_id.to_string(),
                         weight: e.weight,
-                        spans: e
-                            .spans
-                            .into_iter()
-                            .map(|s| pb::Span {
-                                field: match s.field {
-                                    Field::Title => pb::ArticleField::Title,
-                                    Field::Body => pb::ArticleField::Body,
-                                } as i32,
-                                start: offset(s.start),
-                                end: offset(s.end),
-                                text: s.text,
-                                list: s.list.map(|l| l.to_string()).unwrap_or_default(),
-                                list_entry: s.list_entry.map(|e| e.to_string()).unwrap_or_default(),
-                            })
-                            .collect(),
+                        spans: e.spans.into_iter().map(span).collect(),
                     })
                     .collect(),
             })
             .collect(),
         rule_set_version: c.rule_set_version.to_string(),
         offset_encoding: encoding(offsets) as i32,
-        explanations: Vec::new(),
+        explanations: c.explanations.into_iter().map(explanation).collect(),
+    }
+}
+
+/// A span of evidence or of an explanation.
+fn span(s: Span) -> pb::Span {
+    pb::Span {
+        field: match s.field {
+            Field::Title => pb::ArticleField::Title,
+            Field::Body => pb::ArticleField::Body,
+        } as i32,
+        start: offset(s.start),
+        end: offset(s.end),
+        text: s.text,
+        list: s.list.map(|l| l.to_string()).unwrap_or_default(),
+        list_entry: s.list_entry.map(|e| e.to_string()).unwrap_or_default(),
+    }
+}
+
+fn explanation(e: RuleExplanation) -> pb::RuleExplanation {
+    pb::RuleExplanation {
+        rule_id: e.rule_id.to_string(),
+        topic: e.topic.to_string(),
+        fired: e.fired,
+        summary: e.summary,
+        query: Some(explanation_node(e.query)),
+    }
+}
+
+fn explanation_node(n: ExplanationNode) -> pb::ExplanationNode {
+    pb::ExplanationNode {
+        operator: match n.operator {
+            QueryOperator::Or => pb::QueryOperator::Or,
+            QueryOperator::And => pb::QueryOperator::And,
+            QueryOperator::Not => pb::QueryOperator::Not,
+            QueryOperator::Near => pb::QueryOperator::Near,
+            QueryOperator::FieldScope => pb::QueryOperator::FieldScope,
+            QueryOperator::Literal => pb::QueryOperator::Literal,
+        } as i32,
+        query: n.query,
+        satisfied: n.satisfied,
+        reason: n.reason,
+        spans: n.spans.into_iter().map(span).collect(),
+        operands: n.operands.into_iter().map(explanation_node).collect(),
     }
 }
 

@@ -5,7 +5,9 @@
 //! finished (client cancelled, deadline passed).
 
 mod convert;
+mod editing;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use crate::server::code_name;
 use crate::RuleSetError;
 
 pub use convert::MAX_ARTICLE_ID_BYTES;
+pub use editing::{RuleEditing, SENT_RULES_ORIGIN};
 
 /// Largest number of requests in one `ClassifyBatch` call.
 pub const MAX_BATCH_SIZE: usize = 1000;
@@ -46,6 +49,12 @@ pub struct LoadedRules {
     pub content_sha256: String,
     /// When they were loaded.
     pub load_time: SystemTime,
+    /// The rule file's text as loaded (`GetRuleSet` with the FULL view).
+    pub text: Arc<str>,
+    /// The list files the rule file named, as read when it was loaded, by path as written in the
+    /// rule file: rules sent by a client (`CheckRules`, `ClassifyWithRules`) that name the same
+    /// paths read these, never the server's disk.
+    pub list_files: Arc<BTreeMap<String, Arc<str>>>,
     /// The last reload that failed while these rules were served (`GetRuleSet` reports it);
     /// rules loaded by a later successful reload start without one.
     reload_failure: std::sync::Mutex<Option<ReloadFailure>>,
@@ -69,18 +78,30 @@ impl LoadedRules {
     /// # Errors
     /// [`RuleSetError`] with every problem of the file.
     pub fn from_text(source: &str, text: &str) -> Result<LoadedRules, RuleSetError> {
-        Ok(LoadedRules::new(source, Engine::from_toml(source, text)?))
+        Ok(LoadedRules::new(source, Engine::from_toml(source, text)?)
+            .with_sources(text, BTreeMap::new()))
     }
 
-    /// Wraps a compiled engine; `source` names it in `GetRuleSet`.
+    /// Wraps a compiled engine; `source` names it in `GetRuleSet`. Its rule text and list files
+    /// are empty until [`LoadedRules::with_sources`] sets them.
     pub fn new(source: &str, engine: Engine) -> LoadedRules {
         LoadedRules {
             content_sha256: engine.info().content_sha256.clone(),
             engine,
             source: source.to_owned(),
             load_time: SystemTime::now(),
+            text: Arc::from(""),
+            list_files: Arc::default(),
             reload_failure: std::sync::Mutex::default(),
         }
+    }
+
+    /// Sets the rule file text and the list files (by path as written in the rule file) the
+    /// engine was compiled from.
+    pub fn with_sources(mut self, text: &str, list_files: BTreeMap<String, Arc<str>>) -> Self {
+        self.text = Arc::from(text);
+        self.list_files = Arc::new(list_files);
+        self
     }
 
     /// The last reload that failed while these rules were served, if any.
@@ -110,7 +131,13 @@ impl LoadedRules {
     /// # Errors
     /// Never in a released build (a test loads it on every CI run).
     pub fn embedded() -> Result<LoadedRules, RuleSetError> {
-        Ok(LoadedRules::new("<embedded>", Engine::embedded()?))
+        let lists = crate::DEFAULT_LISTS
+            .0
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), Arc::from(*text)))
+            .collect();
+        Ok(LoadedRules::new("<embedded>", Engine::embedded()?)
+            .with_sources(crate::DEFAULT_RULES, lists))
     }
 
     /// Reads and compiles a rule file.
@@ -121,12 +148,19 @@ impl LoadedRules {
     /// Diagnostics name the path as given; `source` (reported by `GetRuleSet` to any client) is
     /// only the file name, so the server's directory layout is not disclosed.
     pub fn from_file(path: &Path) -> Result<LoadedRules, String> {
-        let engine = Engine::from_path(path).map_err(|e| e.to_string())?;
+        // What `Engine::from_path` does, keeping the text and the list files read.
+        let text = crate::rules::read_rule_file(path)?;
+        let dir = crate::rules::ListDir::beside(path);
+        let lists = crate::rules::RecordingLists::new(&dir);
+        let engine = match Engine::check_with(&path.display().to_string(), &text, &lists) {
+            (Some(engine), _) => engine,
+            (None, diagnostics) => return Err(RuleSetError::new(diagnostics).to_string()),
+        };
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        Ok(LoadedRules::new(&name, engine))
+        Ok(LoadedRules::new(&name, engine).with_sources(&text, lists.into_files()))
     }
 }
 
@@ -156,12 +190,23 @@ impl Default for Limits {
 pub struct Classifier {
     rules: SharedRules,
     limits: Limits,
+    compiler: editing::RuleCompiler,
 }
 
 impl Classifier {
-    /// A service reading its rules from `rules`.
+    /// A service reading its rules from `rules`, with rule editing off.
     pub fn new(rules: SharedRules, limits: Limits) -> Classifier {
-        Classifier { rules, limits }
+        Classifier {
+            rules,
+            limits,
+            compiler: editing::RuleCompiler::new(RuleEditing::default()),
+        }
+    }
+
+    /// Serves `CheckRules` and `ClassifyWithRules` with these settings.
+    pub fn with_rule_editing(mut self, settings: RuleEditing) -> Classifier {
+        self.compiler = editing::RuleCompiler::new(settings);
+        self
     }
 }
 
@@ -213,7 +258,7 @@ impl Drop for CancelGuard {
 
 /// Validates and classifies one article; large articles go to the blocking pool.
 async fn classify_one(
-    rules: Arc<LoadedRules>,
+    engine: Engine,
     limits: Limits,
     article: Option<pb::Article>,
     options: Option<pb::ClassifyOptions>,
@@ -222,7 +267,7 @@ async fn classify_one(
     let validated = convert::validate(
         article.as_ref(),
         options.as_ref(),
-        &rules.engine,
+        &engine,
         limits,
         convert::FieldPrefix::None,
         &mut violations,
@@ -231,11 +276,11 @@ async fn classify_one(
         return Err(ServiceError::InvalidArgument(violations));
     };
     if article.title.len() + article.body.len() > LARGE_ARTICLE_BYTES {
-        tokio::task::spawn_blocking(move || run(&rules.engine, &article, &options))
+        tokio::task::spawn_blocking(move || run(&engine, &article, &options))
             .await
             .map_err(|e| ServiceError::Internal(format!("classification task failed: {e}")))?
     } else {
-        run(&rules.engine, &article, &options)
+        run(&engine, &article, &options)
     }
 }
 
@@ -271,7 +316,8 @@ impl ClassifierService for Classifier {
         let rules = self.rules.load_full();
         let limits = self.limits;
         observe(span, async move {
-            let classification = classify_one(rules, limits, req.article, req.options).await?;
+            let classification =
+                classify_one(rules.engine.clone(), limits, req.article, req.options).await?;
             Ok(Response::new(pb::ClassifyResponse {
                 classification: Some(classification),
             }))
@@ -359,8 +405,13 @@ impl ClassifierService for Classifier {
                                 sent.to_owned()
                             };
                             let result =
-                                classify_one(rules.load_full(), limits, req.article, req.options)
-                                    .await;
+                                classify_one(
+                                    rules.load().engine.clone(),
+                                    limits,
+                                    req.article,
+                                    req.options,
+                                )
+                                .await;
                             let result = match result {
                                 Ok(c) => pb::classify_stream_response::Result::Classification(c),
                                 Err(e) => {
@@ -416,24 +467,78 @@ impl ClassifierService for Classifier {
 
     async fn check_rules(
         &self,
-        _request: Request<pb::CheckRulesRequest>,
+        request: Request<pb::CheckRulesRequest>,
     ) -> Result<Response<pb::CheckRulesResponse>, Status> {
-        Err(Status::unimplemented("CheckRules: not yet"))
+        let req = request.into_inner();
+        let served = self.rules.load().list_files.clone();
+        let compiler = self.compiler.clone();
+        observe(rpc_span("CheckRules", ""), async move {
+            let checked = compiler.check(req.rules, req.list_files, served).await?;
+            Ok(Response::new(pb::CheckRulesResponse {
+                valid: checked.engine.is_some(),
+                diagnostics: checked
+                    .diagnostics
+                    .iter()
+                    .map(editing::diagnostic)
+                    .collect(),
+                rule_count: u32::try_from(checked.rule_count).unwrap_or(u32::MAX),
+                topic_count: u32::try_from(checked.topic_count).unwrap_or(u32::MAX),
+            }))
+        })
+        .await
     }
 
     async fn classify_with_rules(
         &self,
-        _request: Request<pb::ClassifyWithRulesRequest>,
+        request: Request<pb::ClassifyWithRulesRequest>,
     ) -> Result<Response<pb::ClassifyWithRulesResponse>, Status> {
-        Err(Status::unimplemented("ClassifyWithRules: not yet"))
+        let req = request.into_inner();
+        let span = rpc_span(
+            "ClassifyWithRules",
+            req.article.as_ref().map_or("", |a| a.id.as_str()),
+        );
+        let served = self.rules.load().list_files.clone();
+        let compiler = self.compiler.clone();
+        let limits = self.limits;
+        observe(span, async move {
+            let checked = compiler.check(req.rules, req.list_files, served).await?;
+            let Some(engine) = checked.engine else {
+                return Err(editing::rule_errors(&checked.diagnostics));
+            };
+            let classification = classify_one(engine, limits, req.article, req.options).await?;
+            Ok(Response::new(pb::ClassifyWithRulesResponse {
+                classification: Some(classification),
+                diagnostics: checked
+                    .diagnostics
+                    .iter()
+                    .map(editing::diagnostic)
+                    .collect(),
+            }))
+        })
+        .await
     }
 
     async fn get_rule_set(
         &self,
-        _request: Request<pb::GetRuleSetRequest>,
+        request: Request<pb::GetRuleSetRequest>,
     ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
-        let rule_set = convert::rule_set(&self.rules.load());
+        let view = request.into_inner().view;
+        let rules = self.rules.load();
         observe(rpc_span("GetRuleSet", ""), async {
+            let full = match pb::RuleSetView::try_from(view) {
+                Ok(pb::RuleSetView::Full) => true,
+                Ok(_) => false,
+                Err(_) => {
+                    return Err(ServiceError::InvalidArgument(vec![FieldViolation::new(
+                        "view",
+                        format!("unknown value {view}: send RULE_SET_VIEW_BASIC (1) or RULE_SET_VIEW_FULL (2), or leave it unset"),
+                    )]))
+                }
+            };
+            let mut rule_set = convert::rule_set(&rules);
+            if full {
+                rule_set.text = rules.text.to_string();
+            }
             Ok(Response::new(pb::GetRuleSetResponse {
                 rule_set: Some(rule_set),
             }))
