@@ -233,7 +233,7 @@ async fn playground_checks_classifies_highlights_and_explains_in_a_browser() {
         return;
     }
     let server = Server::start(&[]);
-    let url = std::env::var("DEV_PLAYGROUND_URL").unwrap_or(format!("http://{}/", server.addr));
+    let url = format!("http://{}/", server.addr);
     let profile = tempfile::tempdir().unwrap();
     let (_driver, client) = session(profile.path()).await;
     // The steps run in their own task, so that when one fails the browser session is still
@@ -510,7 +510,13 @@ async fn steps(client: &Client, url: &str) {
 
     let dir = screenshot_dir();
     client.set_window_size(1280, 1250).await.unwrap();
-    js(client, "window.scrollTo(0, 0); return true;", vec![]).await;
+    js(
+        client,
+        "const body = document.getElementById('body'); body.setSelectionRange(0, 0); \
+         body.scrollTop = 0; document.activeElement.blur(); window.scrollTo(0, 0); return true;",
+        vec![],
+    )
+    .await;
     let png = dir.join("playground.png");
     std::fs::write(&png, client.screenshot().await.unwrap()).unwrap();
     println!("screenshot: {}", png.display());
