@@ -69,7 +69,6 @@ function showError(context, err) {
   el.banner.replaceChildren(...[
     h('p', {}, h('strong', { text: `${context}: ` }), err.message),
     err.status === 401 ? h('p', { text: 'Enter the server’s token under “API token”.' }) : null,
-    err.code === 12 ? h('p', { text: 'Rule editing is off on this server (start it with --rule-editing on).' }) : null,
     err.violations?.length ? h('ul', {}, err.violations.map((v) => h('li', {}, h('code', { text: v.field || '(request)' }), `: ${v.description || ''}`))) : null,
     h('button', { type: 'button', class: 'secondary', text: 'Dismiss', onclick: clearError }),
   ].filter(Boolean));
