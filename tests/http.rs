@@ -667,3 +667,37 @@ fn shutdown_does_not_wait_for_idle_http1_connections() {
     );
     assert!(std::net::TcpStream::connect(server.addr).is_err());
 }
+
+/// Rules sent by clients are compiled under a time limit (DEADLINE_EXCEEDED, 504) and a bound on
+/// compilations at once (RESOURCE_EXHAUSTED, 429): a compilation that timed out keeps its place
+/// until it finishes, so the next one is refused at once instead of piling up.
+#[test]
+fn rule_compilation_has_a_time_limit_and_a_bound_at_once() {
+    let server = Server::start(&[
+        "--rule-compile-timeout",
+        "0.001",
+        "--max-concurrent-compiles",
+        "1",
+        "--max-rules-bytes",
+        "4000000",
+    ]);
+    // 20,000 rules with wildcards and phrases: some 0.7 s to compile in a debug build, far longer
+    // than the millisecond allowed and than the next request takes to come.
+    let mut rules =
+        String::from("[rule_set]\nname = \"big\"\nversion = \"1\"\n\n[[topics]]\nid = \"t\"\n");
+    for i in 0..20_000 {
+        rules.push_str(&format!(
+            "\n[[rules]]\nid = \"t.r{i}\"\ntopic = \"t\"\nquery = '(word{i}a* OR \"phrase {i} here\") AND NOT body:other{i}'\n"
+        ));
+    }
+    let request = json!({"rules": rules});
+    let (status, http) = post(&server, "/v1/rules:check", &request);
+    assert_eq!((status, &http["code"]), (504, &json!(4)), "{http}");
+    assert!(http["message"].as_str().unwrap().contains("1 ms"), "{http}");
+    let (status, http) = post(&server, "/v1/rules:check", &request);
+    assert_eq!((status, &http["code"]), (429, &json!(8)), "{http}");
+    assert!(
+        http["message"].as_str().unwrap().contains("retry"),
+        "{http}"
+    );
+}
