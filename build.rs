@@ -98,31 +98,11 @@ fn write_http_routes(
 /// Writes `default_lists.rs`: `&[("lists/NAME.txt", include_str!(...)), ...]`, sorted by path, for
 /// every `.txt` file in `seeds/lists/` (the paths as `seeds/rules.toml` names them).
 fn embed_default_lists(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed=seeds/lists");
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("seeds/lists");
-    let mut files = Vec::new();
-    if dir.is_dir() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "txt") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    let mut table = String::from("&[\n");
-    for path in files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or("list file name")?;
-        table.push_str(&format!(
-            "    ({:?}, include_str!({:?})),\n",
-            format!("lists/{name}"),
-            path.display().to_string()
-        ));
-    }
-    table.push(']');
+    let table = file_table(
+        "seeds/lists",
+        |path| path.extension().is_some_and(|e| e == "txt"),
+        |name, path| format!("({:?}, include_str!({path:?}))", format!("lists/{name}")),
+    )?;
     std::fs::write(out.join("default_lists.rs"), table)?;
     Ok(())
 }
@@ -130,13 +110,29 @@ fn embed_default_lists(out: &std::path::Path) -> Result<(), Box<dyn std::error::
 /// Writes `playground_assets.rs`: `&[("NAME", include_bytes!(...)), ...]`, sorted by name, for
 /// every file in `src/http/playground/` (the browser playground the HTTP listener serves).
 fn embed_playground(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed=src/http/playground");
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("src/http/playground");
+    let table = file_table(
+        "src/http/playground",
+        |path| path.is_file(),
+        |name, path| format!("({name:?}, include_bytes!({path:?}))"),
+    )?;
+    std::fs::write(out.join("playground_assets.rs"), table)?;
+    Ok(())
+}
+
+/// A slice expression with one `entry(file name, full path)` per file of `dir` (relative to the
+/// package) that `keep` accepts, sorted by path; `dir` is watched for changes.
+fn file_table(
+    dir: &str,
+    keep: impl Fn(&std::path::Path) -> bool,
+    entry: impl Fn(&str, &str) -> String,
+) -> Result<String, Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed={dir}");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join(dir);
     let mut files = Vec::new();
     if dir.is_dir() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_file() {
+        for item in std::fs::read_dir(&dir)? {
+            let path = item?.path();
+            if keep(&path) {
                 files.push(path);
             }
         }
@@ -147,13 +143,12 @@ fn embed_playground(out: &std::path::Path) -> Result<(), Box<dyn std::error::Err
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or("playground file name")?;
+            .ok_or("file name is not UTF-8")?;
         table.push_str(&format!(
-            "    ({name:?}, include_bytes!({:?})),\n",
-            path.display().to_string()
+            "    {},\n",
+            entry(name, &path.display().to_string())
         ));
     }
     table.push(']');
-    std::fs::write(out.join("playground_assets.rs"), table)?;
-    Ok(())
+    Ok(table)
 }
