@@ -1,8 +1,8 @@
 //! Compiles `proto/` with protox (pure Rust, no system `protoc`) and generates the tonic client and
 //! server with tonic-prost-build, and the proto3 JSON mapping of the messages with pbjson-build.
 //! Also writes the encoded descriptor set used by gRPC reflection, the HTTP routes of the methods
-//! read from their `google.api.http` options, and the table of the default rules' list files
-//! (`seeds/lists/*.txt`) that the binary embeds.
+//! read from their `google.api.http` options, and the table of the playground's files
+//! (`src/http/playground/`) that the binary embeds. (The engine crate embeds the default rules.)
 
 use std::env;
 use std::path::PathBuf;
@@ -32,7 +32,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .exclude([".rubric.v1.ClassifyStreamResponse"])
         .build(&[".rubric.v1"])?;
     write_http_routes(&pool, &out)?;
-    embed_default_lists(&out)?;
     embed_playground(&out)?;
     Ok(())
 }
@@ -92,18 +91,6 @@ fn write_http_routes(
     }
     table.push(']');
     std::fs::write(out.join("http_routes.rs"), table)?;
-    Ok(())
-}
-
-/// Writes `default_lists.rs`: `&[("lists/NAME.txt", include_str!(...)), ...]`, sorted by path, for
-/// every `.txt` file in `seeds/lists/` (the paths as `seeds/rules.toml` names them).
-fn embed_default_lists(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let table = file_table(
-        "seeds/lists",
-        |path| path.extension().is_some_and(|e| e == "txt"),
-        |name, path| format!("({:?}, include_str!({path:?}))", format!("lists/{name}")),
-    )?;
-    std::fs::write(out.join("default_lists.rs"), table)?;
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! rubric: a rule-based news topic classifier.
+//! rubric: a rule-based news topic classifier, as a gRPC and HTTP/JSON service and a command line.
 //!
 //! Analysts write Boolean rules (`"peace talks" OR negotiat*`, `{US} AND troops`,
 //! `(aid OR assistance) NEAR/4 deliver*`) in a TOML rule file; rubric compiles them once and labels
@@ -6,34 +6,31 @@
 //! original text they matched.
 //!
 //! # Layout
-//! - [`article`]: the input ([`Article`], [`Field`]).
-//! - [`text`]: normalization (NFKC, case folding, accents, apostrophes, soft hyphens) and UAX #29
-//!   tokenization, with offsets back into the original text.
-//! - [`rules`]: the rule language: query grammar and parser, rule files, diagnostics with file, line
-//!   and column.
-//! - [`engine`]: compiles a rule set into one dictionary and classifies with presearch; scores,
-//!   confidence, evidence, and explanations of why a rule did or did not fire. Knows nothing of
-//!   gRPC.
-//! - [`eval`]: precision, recall and F1 of a rule set on labelled articles.
-//! - [`import`]: converters from other tools' rule sets (PETRARCH2 issue dictionaries) and
-//!   dictionaries (PETRARCH2 actors, agents and verbs as list files).
-//! - [`learn`]: rules from labelled examples: candidate features computed by the engine, an
-//!   L1-regularised logistic-regression path, the rule file writer (`rubric learn`), and
-//!   `rubric suggest`.
-//! - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`.
-//! - [`service`]: thin tonic handlers over the engine (validation, conversion), and the
-//!   compilation of rules sent by clients under their own limits.
-//! - [`error`]: the one table from service errors to gRPC status codes.
-//! - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits, deadlines,
-//!   graceful shutdown.
-//! - [`http`]: HTTP/JSON transcoded into the gRPC calls (routes from the contract's
-//!   `google.api.http` options), grpc-web, and the browser playground, on the same listener.
-//! - [`metrics`]: Prometheus metrics (gRPC calls by code, latency, topic labels, rule set info).
-//! - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
-//! - [`client`]: a client for replicas: client-side load balancing with health checking,
-//!   deadlines, retries of UNAVAILABLE; and the health check of `rubric health-check`.
-//! - [`DEFAULT_RULES`], [`DEFAULT_LISTS`]: the default rule set, embedded from `seeds/rules.toml`
-//!   and the list files of `seeds/lists/`.
+//! The workspace has two crates and a Python package:
+//!
+//! - `crates/rubric-engine` ([`rubric_engine`]): the rule language, the text normalizer, the
+//!   matcher, evaluation, importers and rule learning, and the embedded default rules; no async
+//!   runtime, no network. Its modules are re-exported here under the same names ([`article`],
+//!   [`text`], [`rules`], [`engine`], [`eval`], [`import`], [`learn`]), so `rubric::engine::Engine`
+//!   and `rubric_engine::Engine` are the same type.
+//! - this package, `rubric`: everything that runs the engine for others:
+//!   - [`pb`]: the generated protobuf and gRPC code of `proto/rubric/v1`, with its proto3 JSON
+//!     mapping.
+//!   - [`service`]: thin tonic handlers over the engine (validation, conversion), and the
+//!     compilation of rules sent by clients under their own limits.
+//!   - [`error`]: the one table from service errors to gRPC status codes (and their HTTP statuses).
+//!   - [`server`]: `run(listener, rules, config, shutdown)`: health, reflection, limits,
+//!     deadlines, graceful shutdown.
+//!   - [`http`]: HTTP/JSON transcoded into the gRPC calls (routes from the contract's
+//!     `google.api.http` options), grpc-web, and the browser playground, on the same listener.
+//!   - [`metrics`]: Prometheus metrics (gRPC calls by code, latency, topic labels, rule set info).
+//!   - [`reload`]: hot reload of the rule file (SIGHUP, directory watch) with an atomic swap.
+//!   - [`memory`]: giving freed memory back to the system after a load.
+//!   - [`client`]: a client for replicas: client-side load balancing with health checking,
+//!     deadlines, retries of UNAVAILABLE; and the health check of `rubric health-check`.
+//!   - the `rubric` binary (`src/main.rs`, `src/cli/`): serve, classify, check, eval, import,
+//!     learn.
+//! - `python/`: the engine as a Python extension module (PyO3, maturin), for notebooks and Spark.
 //!
 //! # Example
 //! ```
@@ -47,38 +44,21 @@
 
 #![warn(missing_docs)]
 
-pub mod article;
+pub use rubric_engine;
+pub use rubric_engine::{article, engine, eval, import, learn, rules, text};
+pub use rubric_engine::{
+    Article, Classification, ClassifyError, ClassifyOptions, Diagnostic, Engine, EngineLoadError,
+    ExplanationNode, Field, OffsetEncoding, QueryOperator, RuleEvidence, RuleExplanation, RuleSet,
+    RuleSetError, RuleSetInfo, Severity, Span, TopicInfo, TopicScore, DEFAULT_LISTS, DEFAULT_RULES,
+    SAMPLE_ARTICLE,
+};
+
 pub mod client;
-pub mod engine;
 pub mod error;
-pub mod eval;
 pub mod http;
-pub mod import;
-pub mod learn;
 pub mod memory;
 pub mod metrics;
 pub mod pb;
 pub mod reload;
-pub mod rules;
 pub mod server;
 pub mod service;
-pub mod text;
-
-pub use article::{Article, Field};
-pub use engine::{
-    Classification, ClassifyError, ClassifyOptions, Engine, EngineLoadError, ExplanationNode,
-    QueryOperator, RuleEvidence, RuleExplanation, RuleSetInfo, Span, TopicInfo, TopicScore,
-};
-pub use rules::{Diagnostic, RuleSet, RuleSetError, Severity};
-pub use text::OffsetEncoding;
-
-/// The default rule set (`seeds/rules.toml`), embedded in the binary.
-pub const DEFAULT_RULES: &str = include_str!("../seeds/rules.toml");
-
-/// The list files of the default rule set (`seeds/lists/`), embedded in the binary: `(path as
-/// the rule file names it, text)`. `build.rs` writes the table from the folder's files.
-pub const DEFAULT_LISTS: rules::EmbeddedLists =
-    rules::EmbeddedLists(include!(concat!(env!("OUT_DIR"), "/default_lists.rs")));
-
-/// A sample article written for the README (`seeds/sample-article.txt`), embedded in the binary.
-pub const SAMPLE_ARTICLE: &str = include_str!("../seeds/sample-article.txt");

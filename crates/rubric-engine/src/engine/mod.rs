@@ -230,7 +230,7 @@ struct Inner {
 ///
 /// # Example
 /// ```
-/// use rubric::{Article, ClassifyOptions, Engine};
+/// use rubric_engine::{Article, ClassifyOptions, Engine};
 /// let engine = Engine::from_toml("example.toml", r#"
 ///     [rule_set]
 ///     name = "example"

@@ -50,7 +50,7 @@
 //!
 //! # Example
 //! ```
-//! use rubric::learn::model::{decision, fit_path, Design, PathOptions};
+//! use rubric_engine::learn::model::{decision, fit_path, Design, PathOptions};
 //! // Feature 0 is on in the positive rows 0 and 1 and in the negative row 2; feature 1 only in row 3.
 //! let design = Design { rows: 5, columns: vec![vec![0, 1, 2], vec![3]] };
 //! let labels = [true, true, false, false, false];

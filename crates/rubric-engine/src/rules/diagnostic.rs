@@ -365,7 +365,7 @@ const COMPARISON_COST: usize = 32;
 /// a map; the edit-distance search of [`closest`] is done once per distinct name, only against
 /// names of about the same length, and only while the total work stays within a fixed budget
 /// (after that, no more hints).
-pub(crate) struct Suggester<'a> {
+pub struct Suggester<'a> {
     names: Vec<&'a str>,
     /// Each name in lowercase, with its length in characters.
     lowered: Vec<(String, usize)>,

@@ -105,7 +105,7 @@ impl std::error::Error for ParseError {}
 ///
 /// # Example
 /// ```
-/// use rubric::rules::{parse_query, ExprKind};
+/// use rubric_engine::rules::{parse_query, ExprKind};
 /// let expr = parse_query("sanctions AND oil OR talks AND Geneva").unwrap();
 /// assert!(matches!(expr.kind, ExprKind::Or(ref ops) if ops.len() == 2));
 /// ```

@@ -969,7 +969,7 @@ fn with_article(noun: &str) -> String {
 }
 
 /// See [`RuleSet::content_sha256`]; with no list files, the SHA-256 of `text` alone.
-pub(crate) fn content_sha256(text: &str, paths: &[String], list_files: &[Source]) -> String {
+pub fn content_sha256(text: &str, paths: &[String], list_files: &[Source]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
