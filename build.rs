@@ -25,9 +25,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // (prost-build maps them to prost-types unless told it compiles them itself.)
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // Timestamp as proto3 JSON wants it (`Z`), which pbjson-types does not write.
+        .extern_path(".google.protobuf.Timestamp", "crate::pb::Timestamp")
         .compile_fds(descriptors)?;
     pbjson_build::Builder::new()
         .register_descriptors(&encoded)?
+        .extern_path(".google.protobuf.Timestamp", "crate::pb::Timestamp")
         // Holds a google.rpc.Status (tonic-types', without serde); the stream has no HTTP route.
         .exclude([".rubric.v1.ClassifyStreamResponse"])
         .build(&[".rubric.v1"])?;

@@ -232,6 +232,14 @@ pub async fn run(
         // Outermost: CORS preflights and headers, when origins are allowed; then HTTP/JSON and
         // the playground (module `http`); gRPC goes on inside.
         .layer(tower::util::option_layer(cors))
+        // HTTP compression (`content-encoding`, `accept-encoding`: gzip, zstd) for HTTP/JSON and
+        // the playground's files; gRPC and grpc-web compress messages themselves, and the
+        // compression layer leaves `application/grpc*` answers alone.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(
+            tonic::body::Body::new,
+        ))
         .layer(crate::http::HttpLayer {
             max_body_bytes: config.max_message_bytes,
             body_timeout: config.request_body_timeout,

@@ -156,6 +156,10 @@ fn every_route_answers_what_grpc_answers() {
             .unwrap()
             .into_inner();
         assert_eq!(http, as_json(&grpc));
+        // proto3 JSON: a Timestamp is RFC 3339 in UTC with a `Z` (the review case: pbjson-types
+        // wrote `+00:00`).
+        let load_time = http["ruleSet"]["loadTime"].as_str().unwrap();
+        assert!(load_time.ends_with('Z'), "{load_time}");
         let text = http["ruleSet"]["text"].as_str().unwrap_or("");
         assert_eq!(text == rubric::DEFAULT_RULES, view == pb::RuleSetView::Full);
     }
@@ -222,6 +226,21 @@ fn errors_are_google_rpc_status_json_under_their_http_status() {
         ["article.body", "article.language", "options.topics[0]"]
     );
 
+    // An unknown topic near a known one gets the closest (the review case: only the CLI said it).
+    let (status, http) = post(
+        &server,
+        "/v1/articles:classify",
+        &json!({"article": {"body": "x"}, "options": {"topics": ["aidd"]}}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        http["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `aid`?"),
+        "{http}"
+    );
+
     // INVALID_ARGUMENT from the JSON mapping: the field path in proto names.
     let (status, http) = post(
         &server,
@@ -275,6 +294,12 @@ fn the_token_guards_every_route_but_the_page() {
     let body = json!({"article": {"body": "Envoys met."}}).to_string();
     let (status, http) = post_raw(&server, "/v1/articles:classify", &body, None);
     assert_eq!((status, &http["code"]), (401, &json!(16)), "{http}");
+    // RFC 9110: a 401 names the scheme (the review case: it had no `www-authenticate`).
+    let unauthorized = agent()
+        .get(format!("http://{}/v1/topics", server.addr))
+        .call()
+        .unwrap();
+    assert_eq!(unauthorized.headers()["www-authenticate"], "Bearer");
     let (status, _) = post_raw(&server, "/v1/articles:classify", &body, Some("wrong"));
     assert_eq!(status, 401);
     let (status, http) = post_raw(&server, "/v1/articles:classify", &body, Some("s3cret"));
@@ -700,4 +725,50 @@ fn rule_compilation_has_a_time_limit_and_a_bound_at_once() {
         http["message"].as_str().unwrap().contains("retry"),
         "{http}"
     );
+}
+
+/// HTTP compression: a gzip request body is read, and the answer is gzip-compressed when the
+/// client accepts it (the review case: a gzip body used to be read as JSON and refused); an
+/// encoding the server does not know is refused with 415.
+#[test]
+fn http_json_bodies_may_be_compressed() {
+    use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+    let server = Server::start(&[]);
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(br#"{"article": {"body": "Envoys met to negotiate a ceasefire."}}"#)
+        .unwrap();
+    let body = gz.finish().unwrap();
+    let mut response = agent()
+        .post(format!("http://{}/v1/articles:classify", server.addr))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .header("accept-encoding", "gzip")
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let mut compressed = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_end(&mut compressed)
+        .unwrap();
+    let mut text = String::new();
+    GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        json["classification"]["topics"][0]["label"]
+            .as_bool()
+            .unwrap(),
+        "{json}"
+    );
+
+    let response = agent()
+        .post(format!("http://{}/v1/articles:classify", server.addr))
+        .header("content-encoding", "br")
+        .send("{}")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 415);
 }

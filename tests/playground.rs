@@ -455,6 +455,35 @@ async fn steps(client: &Client, url: &str) {
         "aid.convoys's pieces are emphasized"
     );
 
+    // The rule menu says which rules fired as the engine does (the review case: a rule that fired
+    // but whose matches an overlapping rule got the credit for was listed as "did not fire").
+    let engine = rubric::Engine::from_toml("rules", RULES).unwrap();
+    let article = rubric::Article {
+        id: "",
+        title,
+        body,
+    };
+    let options = rubric::ClassifyOptions {
+        explain_candidates: true,
+        ..Default::default()
+    };
+    let mut engine_fired: Vec<String> = engine
+        .classify(&article, &options)
+        .unwrap()
+        .explanations
+        .iter()
+        .filter(|x| x.fired)
+        .map(|x| x.rule_id.to_string())
+        .collect();
+    engine_fired.sort();
+    let menu_fired = js(
+        client,
+        "return [...document.querySelectorAll('#explain-rule option[data-fired=\"true\"]')].map(o => o.value).sort();",
+        vec![],
+    )
+    .await;
+    assert_eq!(menu_fired, json!(engine_fired));
+
     // Why not: a rule that did not fire, explained.
     let option = client
         .find(Locator::Css("#explain-rule option[value='aid.delivery']"))

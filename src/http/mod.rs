@@ -218,9 +218,17 @@ fn json_response(status: u16, json: Vec<u8>) -> http::Response<Body> {
 }
 
 /// `status` as the JSON form of `google.rpc.Status` under its HTTP status.
+/// An UNAUTHENTICATED answer (401) names the scheme to use in `www-authenticate`, as RFC 9110
+/// asks of a 401.
 pub fn status_response(status: &Status) -> http::Response<Body> {
     let json = serde_json::to_vec(&status_json(status)).unwrap_or_default();
-    json_response(http_status(status.code()), json)
+    let mut response = json_response(http_status(status.code()), json);
+    if status.code() == Code::Unauthenticated {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 /// The JSON form of `google.rpc.Status`, fields in proto order (serde_json's `Value` would sort

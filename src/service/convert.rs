@@ -96,14 +96,28 @@ pub(crate) fn validate(
     }
     let mut out = ClassifyOptions::default();
     if let Some(o) = options {
+        let mut suggester: Option<Suggester<'_>> = None;
         for (i, topic) in o.topics.iter().enumerate() {
             if engine.topics().iter().any(|t| &t.id == topic) {
                 out.topics.push(topic.clone());
             } else {
+                // As the CLI's `--topic`: the closest id first, while violations are reported.
+                let near = (violations.len() < MAX_FIELD_VIOLATIONS)
+                    .then(|| {
+                        suggester
+                            .get_or_insert_with(|| {
+                                Suggester::new(
+                                    engine.topics().iter().map(|t| t.id.as_str()).collect(),
+                                )
+                            })
+                            .suggest(topic)
+                    })
+                    .flatten()
+                    .map_or_else(String::new, |n| format!(" (did you mean `{n}`?)"));
                 violations.push(FieldViolation::new(
                     format!("{prefix}options.topics[{i}]"),
                     format!(
-                        "unknown topic `{}`; the topics are: {}",
+                        "unknown topic `{}`{near}; the topics are: {}",
                         echo(topic),
                         known_topics(engine)
                     ),
@@ -302,9 +316,9 @@ pub(crate) fn topic(t: &TopicInfo) -> pb::Topic {
     }
 }
 
-fn timestamp(t: SystemTime) -> pbjson_types::Timestamp {
+fn timestamp(t: SystemTime) -> pb::Timestamp {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    pbjson_types::Timestamp {
+    pb::Timestamp {
         seconds: since.as_secs() as i64,
         nanos: since.subsec_nanos() as i32,
     }

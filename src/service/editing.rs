@@ -52,9 +52,10 @@ impl Default for RuleEditing {
 pub(crate) struct Checked {
     /// The engine, when the rules have no error.
     pub engine: Option<Engine>,
-    /// Errors first, then warnings, as `rubric check` prints them.
+    /// Errors first, then warnings, each in file order (line, column).
     pub diagnostics: Vec<Diagnostic>,
-    /// Rules and topics of the file, when it parsed far enough to count them.
+    /// Rules and topics of the file that parsed (a rule whose table is invalid is not counted),
+    /// when the file parsed far enough to count them.
     pub rule_count: usize,
     /// See `rule_count`.
     pub topic_count: usize,
@@ -137,8 +138,12 @@ impl RuleCompiler {
                 .as_ref()
                 .map_or((0, 0), |s| (s.rules.len(), s.topics.len()));
             let (engine, mut diagnostics) = Engine::check_parsed(set, diagnostics);
-            // Errors first (stable: in the order found), as `rubric check` prints them.
-            diagnostics.sort_by_key(|d| d.severity);
+            // Errors first, each kind in file order (an editor lists them top to bottom; the
+            // review case: line 19 came before line 7), those without a position first.
+            diagnostics.sort_by(|a, b| {
+                let place = |d: &Diagnostic| d.location.as_ref().map(|l| (l.line, l.column));
+                (a.severity, place(a)).cmp(&(b.severity, place(b)))
+            });
             Checked {
                 engine,
                 diagnostics,

@@ -65,11 +65,16 @@ async function api(method, path, body, signal) {
   return json;
 }
 
+// Server messages quote options and values in `backticks`: show those as code.
+function withCode(text) {
+  return String(text ?? '').split('`').map((piece, i) => (i % 2 ? h('code', { text: piece }) : piece));
+}
+
 function showError(context, err) {
   el.banner.replaceChildren(...[
-    h('p', {}, h('strong', { text: `${context}: ` }), err.message),
+    h('p', {}, h('strong', { text: `${context}: ` }), ...withCode(err.message)),
     err.status === 401 ? h('p', { text: 'Enter the server’s token under “API token”.' }) : null,
-    err.violations?.length ? h('ul', {}, err.violations.map((v) => h('li', {}, h('code', { text: v.field || '(request)' }), `: ${v.description || ''}`))) : null,
+    err.violations?.length ? h('ul', {}, err.violations.map((v) => h('li', {}, h('code', { text: v.field || '(request)' }), ': ', ...withCode(v.description)))) : null,
     h('button', { type: 'button', class: 'secondary', text: 'Dismiss', onclick: clearError }),
   ].filter(Boolean));
   el.banner.hidden = false;
@@ -176,14 +181,22 @@ function ruleIds() {
   return ids;
 }
 
-let fired = new Set(), classified = false;
+// After a classification: the rules whose query held (`fired`, from the explanations of every
+// candidate rule), and those of them that counted toward their topic (`counted`, the evidence).
+// A rule can fire without counting when an overlapping rule of its topic got the credit.
+let fired = new Set(), counted = new Set(), classified = false;
+function firedLabel(id) {
+  if (!fired.has(id)) return '(did not fire)';
+  return counted.has(id) ? '(fired)' : '(fired, not counted: an overlapping rule got the credit)';
+}
 function refreshRuleChoices() {
   const current = el.explainRule.value;
   const ids = ruleIds();
   el.explainRule.replaceChildren(
     h('option', { value: '', text: ids.length ? '— choose a rule —' : '— no rules —' }),
     ...ids.map((id) => h('option', { value: id, 'data-fired': classified ? String(fired.has(id)) : null,
-      text: classified ? `${id} ${fired.has(id) ? '(fired)' : '(did not fire)'}` : id })));
+      'data-counted': classified ? String(counted.has(id)) : null,
+      text: classified ? `${id} ${firedLabel(id)}` : id })));
   if (ids.includes(current)) el.explainRule.value = current;
 }
 
@@ -198,7 +211,8 @@ async function classify() {
   const request = {
     rules: el.rules.value,
     article: { title: el.title.value, body: el.body.value },
-    options: { offsetEncoding: 'OFFSET_ENCODING_UTF16', explainRules: rule ? [rule] : [] },
+    // The candidates' explanations say which rules fired, also those that did not count.
+    options: { offsetEncoding: 'OFFSET_ENCODING_UTF16', explainRules: rule ? [rule] : [], explainCandidates: true },
   };
   const fields = { ARTICLE_FIELD_TITLE: request.article.title, ARTICLE_FIELD_BODY: request.article.body };
   el.classify.disabled = el.explain.disabled = true;
@@ -218,19 +232,21 @@ async function classify() {
 
 function renderResult(c, fields, explained) {
   const topics = c.topics || [];
-  fired = new Set(topics.flatMap((t) => (t.evidence || []).map((e) => e.ruleId)));
+  counted = new Set(topics.flatMap((t) => (t.evidence || []).map((e) => e.ruleId)));
+  fired = new Set([...counted, ...(c.explanations || []).filter((x) => x.fired).map((x) => x.ruleId)]);
   classified = true;
   refreshRuleChoices();
   const labelled = topics.filter((t) => t.label).map((t) => t.topic);
   el.resultStatus.textContent = `Classified with rule set version ${c.ruleSetVersion || '(none)'}: ` +
-    (labelled.length ? `labelled ${labelled.join(', ')}.` : 'no topic labelled.') + ` ${fired.size} rule${fired.size === 1 ? '' : 's'} fired.`;
+    (labelled.length ? `labelled ${labelled.join(', ')}.` : 'no topic labelled.') +
+    ` ${fired.size} rule${fired.size === 1 ? '' : 's'} fired, ${counted.size} counted.`;
   el.topics.replaceChildren(...topics.map(renderTopic));
   if (!topics.length) el.topics.append(h('p', { class: 'muted', text: 'No topics.' }));
   el.rendered.replaceChildren(...FIELDS.map(([field, label]) =>
     h('div', { class: 'field-view' }, h('h4', { text: label }),
       h('div', { class: 'field-text', 'data-field': field }, highlight(fields[field], spansOf(topics, field), field)))));
   el.results.hidden = false;
-  if (!fired.has(activeRule)) activeRule = null;
+  if (!counted.has(activeRule)) activeRule = null;
   applyEmphasis();
   renderExplanations(c.explanations || [], explained);
 }
@@ -294,7 +310,7 @@ function applyEmphasis() {
 
 function renderExplanations(explanations, rule) {
   if (!rule) { el.explanation.replaceChildren(); return; }
-  el.explanation.replaceChildren(...explanations.map((x) => h('article', { class: 'rule-explanation', 'data-rule': x.ruleId, 'data-fired': String(Boolean(x.fired)) },
+  el.explanation.replaceChildren(...explanations.filter((x) => x.ruleId === rule).map((x) => h('article', { class: 'rule-explanation', 'data-rule': x.ruleId, 'data-fired': String(Boolean(x.fired)) },
     h('h3', {}, h('span', { class: x.fired ? 'yes' : 'no', text: x.fired ? '✓ ' : '✗ ' }), `${x.ruleId} (${x.topic}) ${x.fired ? 'fired' : 'did not fire'}`),
     x.summary ? h('p', { class: 'summary', text: x.summary }) : null,
     x.query ? h('ul', { class: 'tree' }, renderNode(x.query)) : null)));
