@@ -18,6 +18,22 @@ prints, as dicts, lists, str, float, int and bool).
 Span offsets are code points by default (Python ``str`` indexes), end-exclusive.
 """
 
+from typing import TYPE_CHECKING
+
 from ._rubric import MAX_ARTICLE_BYTES, Engine, RuleError, check
 
 __all__ = ["Engine", "RuleError", "check", "MAX_ARTICLE_BYTES"]
+
+if TYPE_CHECKING:  # the result types exist for type checkers only (python/rubric/_rubric.pyi)
+    from ._rubric import (  # noqa: F401
+        Article,
+        ArticleDict,
+        Classification,
+        Diagnostic,
+        ExplanationNode,
+        RuleEvidence,
+        RuleExplanation,
+        Span,
+        Topic,
+        TopicScore,
+    )

@@ -252,7 +252,7 @@ fn article_of(i: usize, item: &Bound<'_, PyAny>) -> PyResult<OwnedArticle> {
         let field = |key: &str| -> PyResult<String> {
             match dict.get_item(key)? {
                 None => Ok(String::new()),
-                Some(value) => text_of(&value, &|| format!("articles[{i}][{key:?}]")),
+                Some(value) => text_of(&value, &|| format!("articles[{i}]['{key}']")),
             }
         };
         return OwnedArticle::new(field("id")?, field("title")?, field("body")?, &what);
@@ -512,7 +512,7 @@ impl PyEngine {
     /// ``articles`` is a list (or any iterable) of dicts with ``"title"``, ``"body"`` and
     /// ``"id"`` keys (a missing key means ``""``; other keys are not read) or of
     /// ``(title, body)`` tuples. The keyword options are ``classify``'s. Raises as ``classify``
-    /// does, naming the article (``articles[3]["body"] must be str, not None``); nothing is
+    /// does, naming the article (``articles[3]['body'] must be str, not None``); nothing is
     /// classified then.
     #[pyo3(
         signature = (
