@@ -104,6 +104,7 @@ fn text_of(obj: &Bound<'_, PyAny>, name: &dyn Fn() -> String) -> PyResult<String
     }
 }
 
+/// The `ValueError` for an article over [`MAX_ARTICLE_BYTES`]; `what` names it.
 fn too_large(what: &str) -> PyErr {
     PyValueError::new_err(format!(
         "{what}: the article is larger than the limit of {MAX_ARTICLE_BYTES} bytes (64 MiB of \
@@ -311,6 +312,7 @@ impl<'a> DiagnosticDict<'a> {
     }
 }
 
+/// Diagnostics as a Python list of dicts ([`DiagnosticDict`]).
 fn diagnostics<'py>(py: Python<'py>, list: &[Diagnostic]) -> PyResult<Bound<'py, PyAny>> {
     let dicts: Vec<DiagnosticDict<'_>> = list.iter().map(DiagnosticDict::new).collect();
     Ok(pythonize::pythonize(py, &dicts)?)
@@ -634,6 +636,7 @@ impl PyEngine {
         &self.engine.info().name
     }
 
+    /// ``<rubric.Engine "NAME" version "VERSION": N rules in M topics>``.
     fn __repr__(&self) -> String {
         let info = self.engine.info();
         format!(

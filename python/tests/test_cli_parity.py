@@ -125,7 +125,7 @@ def field_slice(article, field, start, end, encoding):
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
