@@ -225,8 +225,14 @@ query = '"peace talks" OR negotiat*'
     assert rubric.check(lint) == warnings
     broken = lint + '\n[[rules]]\nid = "x"\ntopic = "nope"\nquery = "a"\n'
     found = rubric.check(broken)
-    assert found[0]["severity"] == "error"
-    assert any(d["message"] and d["topic"] is None or d["rule"] == "x" for d in found)
+    # Errors first, then the warnings, as `rubric check` prints them.
+    assert [(d["severity"], d["code"], d["rule"], d["line"]) for d in found] == [
+        ("error", "unknown-topic", "x", 21),
+        ("warning", "duplicate-query", "diplomacy.talks2", 17),
+    ]
+    with pytest.raises(rubric.RuleError) as caught:
+        rubric.Engine.from_str(broken)
+    assert caught.value.diagnostics == found
     with pytest.raises(TypeError, match="toml must be str, not None"):
         rubric.check(None)
 
