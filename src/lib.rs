@@ -47,10 +47,10 @@
 pub use rubric_engine;
 pub use rubric_engine::{article, engine, eval, import, learn, rules, text};
 pub use rubric_engine::{
-    Article, Classification, ClassifyError, ClassifyOptions, Diagnostic, Engine, EngineLoadError,
-    ExplanationNode, Field, OffsetEncoding, QueryOperator, RuleEvidence, RuleExplanation, RuleSet,
-    RuleSetError, RuleSetInfo, Severity, Span, TopicInfo, TopicScore, DEFAULT_LISTS, DEFAULT_RULES,
-    SAMPLE_ARTICLE,
+    Article, Classification, ClassificationJson, ClassifyError, ClassifyOptions, Diagnostic,
+    Engine, EngineLoadError, ExplanationNode, Field, OffsetEncoding, QueryOperator, RuleEvidence,
+    RuleExplanation, RuleSet, RuleSetError, RuleSetInfo, Severity, Span, TopicInfo, TopicScore,
+    DEFAULT_LISTS, DEFAULT_RULES, SAMPLE_ARTICLE,
 };
 
 pub mod client;

@@ -58,53 +58,7 @@ enum Encoding {
     CodePoint,
 }
 
-impl Encoding {
-    /// The contract's enum value, whose name the service's JSON mapping prints
-    /// (`OFFSET_ENCODING_UTF16`).
-    fn proto(self) -> rubric::pb::OffsetEncoding {
-        match self {
-            Encoding::Utf8 => rubric::pb::OffsetEncoding::Utf8,
-            Encoding::Utf16 => rubric::pb::OffsetEncoding::Utf16,
-            Encoding::CodePoint => rubric::pb::OffsetEncoding::CodePoint,
-        }
-    }
-}
-
-/// A classification as the service's `Classification` message prints in protobuf's JSON mapping
-/// (as grpcurl shows it): the engine's fields, then `offsetEncoding`, which the service always
-/// sets, so a client can tell the unit of the offsets from the output alone.
-///
-/// The fields are the engine's, borrowed, written as a struct (not flattened into a map, which
-/// serde writes field by field through a map serializer).
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Output<'a> {
-    article_id: &'a str,
-    topics: &'a [rubric::TopicScore],
-    rule_set_version: &'a str,
-    offset_encoding: &'static str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    explanations: &'a [rubric::RuleExplanation],
-}
-
-impl<'a> Output<'a> {
-    fn new(classification: &'a rubric::Classification, offset_encoding: &'static str) -> Self {
-        // Every field, so that one added to the engine's result is not left out unseen.
-        let rubric::Classification {
-            article_id,
-            topics,
-            rule_set_version,
-            explanations,
-        } = classification;
-        Output {
-            article_id,
-            topics,
-            rule_set_version,
-            offset_encoding,
-            explanations,
-        }
-    }
-}
+impl Encoding {}
 
 impl From<Encoding> for OffsetEncoding {
     fn from(e: Encoding) -> Self {
@@ -562,7 +516,6 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     let engine = load_engine(args.rules.as_ref())?;
     check_topics(&engine, &args.topics)?;
     check_rules(&engine, &args.explain)?;
-    let encoding = args.offset_encoding.proto().as_str_name();
     let options = ClassifyOptions {
         topics: args.topics.clone(),
         evidence: !args.no_evidence,
@@ -581,7 +534,7 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
     if args.jsonl {
         let mut failed = 0usize;
         for input in &inputs {
-            failed += classify_jsonl(&engine, &options, encoding, input, &mut out)?;
+            failed += classify_jsonl(&engine, &options, input, &mut out)?;
         }
         out.flush()?;
         if failed > 0 {
@@ -619,7 +572,7 @@ pub(super) fn classify(args: ClassifyArgs) -> Result<ExitCode> {
             }
         };
         let result = engine.classify(&article, &options)?;
-        let result = Output::new(&result, encoding);
+        let result = rubric::ClassificationJson::new(&result, options.offset_encoding);
         if args.pretty {
             serde_json::to_writer_pretty(&mut out, &result)?;
         } else {
@@ -649,7 +602,6 @@ struct Chunk {
 fn classify_line(
     engine: &Engine,
     options: &ClassifyOptions,
-    encoding: &'static str,
     n: usize,
     line: &str,
     chunk: &mut Chunk,
@@ -664,8 +616,11 @@ fn classify_line(
     let result = engine
         .classify(&article, options)
         .map_err(|e| LineError::new(n, line, e.to_string()))?;
-    serde_json::to_writer(&mut chunk.out, &Output::new(&result, encoding))
-        .map_err(|e| LineError::new(n, line, e.to_string()))?;
+    serde_json::to_writer(
+        &mut chunk.out,
+        &rubric::ClassificationJson::new(&result, options.offset_encoding),
+    )
+    .map_err(|e| LineError::new(n, line, e.to_string()))?;
     chunk.out.push(b'\n');
     for key in a.other {
         if !chunk.ignored.contains(&*key) {
@@ -685,7 +640,6 @@ fn classify_line(
 fn classify_jsonl(
     engine: &Engine,
     options: &ClassifyOptions,
-    encoding: &'static str,
     input: &str,
     out: &mut impl Write,
 ) -> Result<usize> {
@@ -729,9 +683,7 @@ fn classify_jsonl(
                 for (n, range) in lines {
                     let start = chunk.out.len();
                     let line = jsonl_line(*n, &text[range.clone()]).and_then(|line| match line {
-                        Some(line) => {
-                            classify_line(engine, options, encoding, *n, line, &mut chunk)
-                        }
+                        Some(line) => classify_line(engine, options, *n, line, &mut chunk),
                         None => Ok(()),
                     });
                     if let Err(error) = line {
@@ -753,6 +705,27 @@ fn classify_jsonl(
             for key in chunk.ignored {
                 ignored.insert(key);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `offsetEncoding` the CLI prints (the engine's name of the encoding) is the name of the
+    /// contract's enum value, as the service prints it.
+    #[test]
+    fn offset_encoding_names_are_the_contracts() {
+        for (encoding, proto) in [
+            (Encoding::Utf8, rubric::pb::OffsetEncoding::Utf8),
+            (Encoding::Utf16, rubric::pb::OffsetEncoding::Utf16),
+            (Encoding::CodePoint, rubric::pb::OffsetEncoding::CodePoint),
+        ] {
+            assert_eq!(
+                OffsetEncoding::from(encoding).contract_name(),
+                proto.as_str_name()
+            );
         }
     }
 }

@@ -53,8 +53,9 @@ pub mod text;
 
 pub use article::{Article, Field};
 pub use engine::{
-    Classification, ClassifyError, ClassifyOptions, Engine, EngineLoadError, ExplanationNode,
-    QueryOperator, RuleEvidence, RuleExplanation, RuleSetInfo, Span, TopicInfo, TopicScore,
+    Classification, ClassificationJson, ClassifyError, ClassifyOptions, Engine, EngineLoadError,
+    ExplanationNode, QueryOperator, RuleEvidence, RuleExplanation, RuleSetInfo, Span, TopicInfo,
+    TopicScore,
 };
 pub use rules::{Diagnostic, RuleSet, RuleSetError, Severity};
 pub use text::OffsetEncoding;

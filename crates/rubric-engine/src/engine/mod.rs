@@ -53,7 +53,7 @@ pub use compile::{MAX_LITERALS_PER_RULE, MAX_PHRASE_WORDS, MIN_PREFIX_CHARS};
 pub use explain::{
     ExplanationNode, QueryOperator, RuleExplanation, MAX_EXPLAINED_RULES, MAX_NODE_SPANS,
 };
-pub use result::{Classification, RuleEvidence, Span, TopicScore};
+pub use result::{Classification, ClassificationJson, RuleEvidence, Span, TopicScore};
 
 use compile::{Compiler, Dictionary, Node};
 use eval::{resolve_overlaps, MatchState, Occ, Overlaps};

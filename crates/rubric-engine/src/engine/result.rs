@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::article::Field;
+use crate::text::OffsetEncoding;
 
 use super::RuleExplanation;
 
@@ -24,6 +25,46 @@ pub struct Classification {
     /// once. Empty, and left out of the JSON, unless asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub explanations: Vec<RuleExplanation>,
+}
+
+/// A classification as the service's `Classification` message prints in protobuf's JSON mapping
+/// (as grpcurl shows it): the engine's fields, then `offsetEncoding`, which the service always
+/// sets, so a reader can tell the unit of the offsets from the output alone. What `rubric
+/// classify` prints and what the Python package returns (as Python objects), from this one type.
+///
+/// The fields are the classification's, borrowed, written as a struct (not flattened into a map,
+/// which serde writes field by field through a map serializer).
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassificationJson<'a> {
+    article_id: &'a str,
+    topics: &'a [TopicScore],
+    rule_set_version: &'a str,
+    offset_encoding: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    explanations: &'a [RuleExplanation],
+}
+
+impl<'a> ClassificationJson<'a> {
+    /// `classification`, whose offsets are in `offset_encoding` units (the
+    /// [`ClassifyOptions::offset_encoding`](super::ClassifyOptions::offset_encoding) it was
+    /// classified with), ready to serialize.
+    pub fn new(classification: &'a Classification, offset_encoding: OffsetEncoding) -> Self {
+        // Every field, so that one added to the engine's result is not left out unseen.
+        let Classification {
+            article_id,
+            topics,
+            rule_set_version,
+            explanations,
+        } = classification;
+        ClassificationJson {
+            article_id,
+            topics,
+            rule_set_version,
+            offset_encoding: offset_encoding.contract_name(),
+            explanations,
+        }
+    }
 }
 
 /// One topic's result.

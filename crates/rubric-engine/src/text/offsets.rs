@@ -19,6 +19,17 @@ pub enum OffsetEncoding {
 }
 
 impl OffsetEncoding {
+    /// The name of this encoding in the service contract's enum `rubric.v1.OffsetEncoding`, as
+    /// protobuf's JSON mapping prints it (`OFFSET_ENCODING_CODE_POINT`): the `offsetEncoding` of
+    /// a classification in JSON ([`ClassificationJson`](crate::engine::ClassificationJson)).
+    pub fn contract_name(self) -> &'static str {
+        match self {
+            OffsetEncoding::Utf8 => "OFFSET_ENCODING_UTF8",
+            OffsetEncoding::Utf16 => "OFFSET_ENCODING_UTF16",
+            OffsetEncoding::CodePoint => "OFFSET_ENCODING_CODE_POINT",
+        }
+    }
+
     /// The width of `c` in this encoding.
     pub fn width(self, c: char) -> usize {
         match self {
