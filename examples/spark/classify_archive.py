@@ -329,8 +329,10 @@ def spark_session(master: str | None, app_name: str):
         and "PYSPARK_PYTHON" not in os.environ
         and not conf.contains("spark.pyspark.python")
     ):
-        # Local mode with plain python: the workers run this interpreter (its venv has rubric).
-        conf.set("spark.pyspark.python", sys.executable)
+        # Local mode with plain python: the workers run this interpreter (its venv has rubric,
+        # pandas and pyarrow), not whatever python3 is first on PATH. SparkContext reads it from
+        # the environment when it starts (spark-submit turns spark.pyspark.python into it).
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     conf.setIfMissing("spark.app.name", app_name)
     return SparkSession.builder.config(conf=conf).getOrCreate()
 

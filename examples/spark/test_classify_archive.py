@@ -102,9 +102,9 @@ def corpus(tmp_path_factory):
 
 
 def run_job(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    # No PYSPARK_PYTHON: the job itself must make the workers run this interpreter (python3 on
+    # PATH may have no pandas or rubric).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
     env["SPARK_LOCAL_IP"] = "127.0.0.1"
     env["PYSPARK_SUBMIT_ARGS"] = (
         "--conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 pyspark-shell"
