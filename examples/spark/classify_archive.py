@@ -98,7 +98,15 @@ class RulesSpec:
 
 def list_files_named(rules_path: str) -> list[str]:
     """The list-file paths (as written) that a rule file's ``[lists]`` table names."""
-    import tomllib
+    try:
+        import tomllib  # CPython 3.11 and later
+    except ModuleNotFoundError:  # 3.9 and 3.10: the same parser, from PyPI
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError as e:
+            raise UsageError(
+                "--rules on Python 3.9 or 3.10 needs the tomli package (pip install tomli)"
+            ) from e
 
     with open(rules_path, "rb") as f:
         doc = tomllib.load(f)
@@ -303,11 +311,15 @@ def load_rules_on_driver(rules_path: str | None) -> RulesSpec:
     if rules_path is None:
         rubric.Engine.default()
         return RulesSpec("default"), []
-    if not os.path.isfile(rules_path):
+    if not os.path.exists(rules_path):
         raise UsageError(f"cannot read {rules_path}: no such file")
+    if not os.path.isfile(rules_path):
+        raise UsageError(f"cannot read {rules_path}: not a regular file (give the rule file)")
     try:
         rubric.Engine.from_file(rules_path)
-    except rubric.RuleError as e:
+    except (rubric.RuleError, OSError) as e:
+        # A rule error is rubric check's report; an OSError says why the file cannot be read
+        # (not UTF-8 at LINE:COLUMN, too large).
         raise UsageError(str(e)) from e
     return stage_rules(rules_path)
 
@@ -351,8 +363,9 @@ def read_corpus(spark, path: str, fmt: str):
         for column in ("title", "body"):
             if column not in df.columns:
                 df = df.withColumn(column, F.lit(None).cast("string"))
+    # As `rubric classify --jsonl` reads an article: a missing or null id, title or body is "".
     return df.select(
-        F.col("id").cast("string").alias("id"),
+        F.coalesce(F.col("id").cast("string"), F.lit("")).alias("id"),
         F.coalesce(F.col("title").cast("string"), F.lit("")).alias("title"),
         F.coalesce(F.col("body").cast("string"), F.lit("")).alias("body"),
     )

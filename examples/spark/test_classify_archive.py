@@ -357,3 +357,32 @@ def test_input_format_by_extension(tmp_path):
     assert classify_archive.input_format(str(tmp_path / "d"), None) == "parquet"
     with pytest.raises(classify_archive.UsageError, match="give --input-format"):
         classify_archive.input_format(str(tmp_path / "corpus.txt"), None)
+
+
+def test_articles_without_an_id_are_classified_with_an_empty_one(tmp_path):
+    """The review case: a line without an id, or with a null one, failed the whole job."""
+    path = tmp_path / "no-ids.jsonl"
+    path.write_text(
+        json.dumps({"title": "Ceasefire talks", "body": "Envoys met to negotiate."}) + "\n"
+        + json.dumps({"id": None, "body": "Aid convoys reached the city."}) + "\n",
+        encoding="utf-8",
+    )
+    rows = classify_with_job(tmp_path, path)
+    assert [row["id"] for row in rows] == ["", ""]
+    assert sorted(label for row in rows for label in row["labels"]) == ["aid", "diplomacy"]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d, "not a regular file"),
+        (lambda d: (d / "binary.toml").write_bytes(b"\xff\xfe rules") and d / "binary.toml", "UTF-8"),
+    ],
+)
+def test_unreadable_rules_exit_2_with_the_reason(tmp_path, make, message):
+    """The review case: a directory was "no such file", a binary file a traceback (exit 1)."""
+    done = run_job("--input", str(tmp_path / "x.jsonl"), "--output", str(tmp_path / "o"),
+                   "--rules", str(make(tmp_path)))
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

@@ -6,7 +6,7 @@ names. Span offsets are end-exclusive, in the units of ``offset_encoding``.
 """
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Literal, Optional, Sequence, Tuple, Union
 
 from typing_extensions import NotRequired, TypedDict
@@ -128,7 +128,7 @@ class ArticleDict(TypedDict, total=False):
     title: str
     body: str
 
-Article = Union[ArticleDict, Mapping[str, str], Tuple[str, str]]
+Article = Union[ArticleDict, dict[str, str], Tuple[str, str]]
 
 MAX_ARTICLE_BYTES: int
 """Largest article ``classify`` accepts: 64 MiB (67108864) UTF-8 bytes of title and body."""
@@ -153,7 +153,7 @@ class Engine:
         --rules PATH`` loads it). Raises ``FileNotFoundError``/``OSError`` when the file cannot be
         read, ``RuleError`` when the rules do not load."""
     @staticmethod
-    def from_str(toml: str, lists: Optional[Mapping[str, str]] = None) -> Engine:
+    def from_str(toml: str, lists: Optional[dict[str, str]] = None) -> Engine:
         """Rule text, named ``<string>`` in diagnostics; ``lists`` maps list file paths, as the
         rules name them, to their text. Raises ``RuleError`` when the rules do not load."""
     def classify(
@@ -198,5 +198,5 @@ class Engine:
     def name(self) -> str:
         """``rule_set.name``."""
 
-def check(toml: str, lists: Optional[Mapping[str, str]] = None) -> list[Diagnostic]:
+def check(toml: str, lists: Optional[dict[str, str]] = None) -> list[Diagnostic]:
     """Every error and warning of rule text, errors first, without raising (empty when clean)."""

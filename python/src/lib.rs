@@ -636,6 +636,18 @@ impl PyEngine {
         &self.engine.info().name
     }
 
+    /// The engine itself: it is immutable, so a copy is the same object. (It cannot be pickled:
+    /// build one per process, e.g. per Spark worker, as ``examples/spark/classify_archive.py``
+    /// does.)
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// As ``__copy__``: the same object.
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
     /// ``<rubric.Engine "NAME" version "VERSION": N rules in M topics>``.
     fn __repr__(&self) -> String {
         let info = self.engine.info();

@@ -302,3 +302,16 @@ def test_docstrings():
     stubs = os.path.join(os.path.dirname(rubric.__file__), "_rubric.pyi")
     assert os.path.exists(stubs)
     assert os.path.exists(os.path.join(os.path.dirname(rubric.__file__), "py.typed"))
+
+
+def test_copies_are_the_engine_and_pickling_says_no():
+    """The review case: copy.copy raised; an immutable engine's copy is itself. Pickling is not
+    supported (the README says to build one per process) and must fail cleanly."""
+    import copy
+    import pickle
+
+    engine = rubric.Engine.default()
+    assert copy.copy(engine) is engine
+    assert copy.deepcopy(engine) is engine
+    with pytest.raises(TypeError):
+        pickle.dumps(engine)
