@@ -536,7 +536,7 @@ pub struct Call<S> {
 
 /// The token of an `authorization` header value with the `Bearer` scheme, in any case (RFC 7235:
 /// the scheme is case-insensitive; one or more spaces before the token).
-pub(crate) fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     const SCHEME: &[u8] = b"bearer";
     if value.len() <= SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
         return None;
@@ -544,6 +544,25 @@ pub(crate) fn bearer_token(value: &[u8]) -> Option<&[u8]> {
     let rest = &value[SCHEME.len()..];
     let token_at = rest.iter().position(|&b| b != b' ')?;
     (token_at > 0).then(|| &rest[token_at..])
+}
+
+/// Whether `headers` carry `authorization: Bearer <token>` with the server's token (always, when
+/// the server has none); UNAUTHENTICATED, saying what to send, otherwise. The one check of the
+/// gRPC call layer and of the HTTP/JSON routes.
+pub(crate) fn authorize(token: Option<&Secret>, headers: &http::HeaderMap) -> Result<(), Status> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    let presented = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| bearer_token(v.as_bytes()));
+    if presented.is_some_and(|p| token.matches(p)) {
+        Ok(())
+    } else {
+        Err(Status::unauthenticated(
+            "missing or invalid bearer token: send the header `authorization: Bearer <token>`",
+        ))
+    }
 }
 
 /// How much earlier than tonic's own timer this layer answers.
@@ -580,20 +599,11 @@ where
             Some(client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout)));
         let path = Arc::<str>::from(request.uri().path());
         let start = Instant::now();
-        if let Some(token) = &self.token {
-            let presented = request
-                .headers()
-                .get("authorization")
-                .and_then(|v| bearer_token(v.as_bytes()));
-            let open = path.starts_with("/grpc.health.v1.Health/");
-            if !open && !presented.is_some_and(|p| token.matches(p)) {
-                info!(path = %echo(&path), code = "UNAUTHENTICATED", "rpc failed");
-                crate::metrics::record_call(&path, Code::Unauthenticated, start.elapsed());
-                let status = Status::unauthenticated(
-                    "missing or invalid bearer token: send the header `authorization: Bearer <token>`",
-                );
-                return Box::pin(async move { Ok(status.into_http()) });
-            }
+        let open = path.starts_with("/grpc.health.v1.Health/");
+        if let (false, Err(status)) = (open, authorize(self.token.as_ref(), request.headers())) {
+            info!(path = %echo(&path), code = "UNAUTHENTICATED", "rpc failed");
+            crate::metrics::record_call(&path, Code::Unauthenticated, start.elapsed());
+            return Box::pin(async move { Ok(status.into_http()) });
         }
         // The slot is taken once there is work to do (see `slots`); a call refused there (shed,
         // or its request too slow to arrive) is answered trailers-only, logged and counted below.

@@ -47,7 +47,7 @@ use tracing::info;
 
 use crate::error::{echo, http_status};
 use crate::pb;
-use crate::server::{bearer_token, code_name, Secret, SERVICE_NAME};
+use crate::server::{authorize, code_name, Secret, SERVICE_NAME};
 
 /// One method's HTTP route, from its `google.api.http` option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,16 +283,8 @@ where
         crate::metrics::record_call(&grpc_path, status.code(), start.elapsed());
         Ok(status_response(&status))
     };
-    if let Some(token) = &settings.token {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| bearer_token(v.as_bytes()));
-        if !presented.is_some_and(|p| token.matches(p)) {
-            return refused(Status::unauthenticated(
-                "missing or invalid bearer token: send the header `authorization: Bearer <token>`",
-            ));
-        }
+    if let Err(status) = authorize(settings.token.as_ref(), request.headers()) {
+        return refused(status);
     }
     let (parts, body) = request.into_parts();
     let json = if rule.body {

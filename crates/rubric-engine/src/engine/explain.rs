@@ -318,6 +318,15 @@ impl<'a, 'b> Explainer<'a, 'b> {
         )
     }
 
+    /// The explanations of a Boolean operator's operands, in query order.
+    fn operands(&self, exprs: &[Expr], nodes: &[Node], query: &str) -> Vec<Explained> {
+        exprs
+            .iter()
+            .zip(nodes)
+            .map(|(e, n)| self.node(e, n, query))
+            .collect()
+    }
+
     fn or(
         &self,
         text: &str,
@@ -326,11 +335,7 @@ impl<'a, 'b> Explainer<'a, 'b> {
         node: &Node,
         query: &str,
     ) -> Explained {
-        let operands: Vec<Explained> = exprs
-            .iter()
-            .zip(nodes)
-            .map(|(e, n)| self.node(e, n, query))
-            .collect();
+        let operands = self.operands(exprs, nodes, query);
         let satisfied = self.holds(node);
         let held: Vec<&Explained> = operands.iter().filter(|(o, _)| o.satisfied).collect();
         let (reason, summary) = match held.first() {
@@ -367,11 +372,7 @@ impl<'a, 'b> Explainer<'a, 'b> {
         node: &Node,
         query: &str,
     ) -> Explained {
-        let operands: Vec<Explained> = exprs
-            .iter()
-            .zip(nodes)
-            .map(|(e, n)| self.node(e, n, query))
-            .collect();
+        let operands = self.operands(exprs, nodes, query);
         let satisfied = self.holds(node);
         let failed = operands.iter().find(|(o, _)| !o.satisfied);
         let (reason, summary) = match failed {
